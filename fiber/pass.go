@@ -1,0 +1,268 @@
+package fiber
+
+import (
+	"iter"
+	"runtime/debug"
+)
+
+// This file is the baton's state machine: how a switch travels between
+// goroutines, how a fiber starts on a parked worker and how it ends.
+//
+// Every fiber other than a main fiber runs on a worker: a goroutine made by
+// iter.Pull, so that the baton moves through the runtime's coroutine switch
+// (coroswitch hands the thread from one goroutine to the other directly; no
+// scheduler run queue, no channel). iter.Pull is asymmetric: whoever calls a
+// worker's next parks until the worker yields. So the fibers that are parked
+// form a resume chain, main at the bottom:
+//
+//   - calling: parked inside the next that resumed the fiber above it; it runs
+//     again when the fiber above hands the baton down (yields).
+//   - yielded: parked in its worker's yield; whoever runs resumes it with next,
+//     from its own goroutine, becoming calling.
+//
+// A switch to a yielded or unstarted fiber is one coroutine switch (next); a
+// switch to a calling fiber hands the baton down the chain, one yield per
+// level (one, in the common case: back to whoever resumed you). Main ↔ fiber
+// and fiber ↔ fiber round trips are both two coroutine switches, the same as
+// an iter.Pull round trip.
+
+// kind is what a transfer delivers.
+type kind uint8
+
+const (
+	kindSwitch kind = iota // v (and err, for a fiber that ended with one)
+	kindThrow              // err at the target's suspension point
+	kindKill               // panic(ErrKilled) at the target's suspension point
+)
+
+// transfer is the baton. The origin of a switch fills it in before the baton
+// moves; the target takes what it carries and clears it, so that nothing
+// stays reachable from the group. At rest, to is the fiber holding the baton
+// (the group's current fiber: &main while no fiber runs, nil once closed), v
+// and err are nil and kind is kindSwitch; kind is kindSwitch whenever err is
+// nil.
+type transfer struct {
+	to   *Fiber
+	v    any
+	err  error
+	kind kind
+}
+
+// worker is a goroutine that runs fibers' functions, one after another.
+type worker struct {
+	next  func() (struct{}, bool) // resume it: parks the caller until it yields or exits
+	stop  func()                  // let an idle worker's goroutine exit
+	yield func(struct{}) bool     // set by the worker itself: park it, resume the caller
+	f     *Fiber                  // the fiber it runs; nil while idle
+}
+
+// pass carries the transfer in g.x from self, which has just given up the
+// baton, to its target and on, until a transfer reaches self again; then self
+// takes what it carries (take). It runs on self's goroutine: every suspended
+// fiber is suspended in pass or in the first hop of Switch.
+//
+// Budget: a switch to a yielded fiber or back down to the resumer is one
+// coroutine switch plus the state writes below. Keep allocations, defers and
+// calls that may switch out of this loop.
+func (g *Group) pass(self *Fiber) {
+	for to := g.x.to; to != self; to = g.x.to {
+		switch to.state {
+		case calling: // below self in the chain: hand the baton down
+			self.state = yielded
+			self.w.yield(struct{}{})
+		case yielded:
+			self.state = calling
+			to.w.next()
+		case unstarted:
+			if g.x.kind == kindThrow { // fn never runs: the error goes up
+				g.end(to)
+				g.x.to = to.ancestor()
+				continue
+			}
+			self.state = calling
+			g.start(to)
+		default:
+			panic("fiber: internal error: switch to a fiber that is " + to.state.String())
+		}
+	}
+}
+
+// take gives self the baton and what the transfer in g.x carries: a value,
+// an error, or the kill signal. Switch does the same inline for a value.
+func (g *Group) take(self *Fiber) (any, error) {
+	self.state = running
+	v, err, k := g.x.v, g.x.err, g.x.kind
+	g.x = transfer{to: self}
+	if k == kindKill {
+		self.dying = true
+		panic(ErrKilled)
+	}
+	return v, err
+}
+
+// start binds an unstarted fiber to a parked worker (or a new one) and
+// resumes it.
+func (g *Group) start(f *Fiber) {
+	var w *worker
+	if n := len(g.idle); n > 0 {
+		w = g.idle[n-1]
+		g.idle[n-1] = nil
+		g.idle = g.idle[:n-1]
+	} else {
+		w = new(worker)
+		w.next, w.stop = iter.Pull(w.loop)
+	}
+	w.f = f
+	f.w = w
+	f.prev = nil
+	if g.live == nil {
+		f.next = nil
+		f.prev = f // the head's prev is the tail
+		g.live = f
+	} else {
+		tail := g.live.prev
+		tail.next, f.prev, f.next = f, tail, nil
+		g.live.prev = f
+	}
+	w.next()
+}
+
+// loop is a worker's goroutine: run the bound fiber, hand its end to the
+// ancestor, park until the next fiber, or exit when the group has enough
+// parked workers or is closing.
+func (w *worker) loop(yield func(struct{}) bool) {
+	w.yield = yield
+	for {
+		f := w.f
+		g := f.g
+		f.state = running // g.x.to is f: the switch that started it
+		v := g.x.v
+		g.x = transfer{to: f}
+		res, err := f.call(v)
+		g.finish(f, res, err)
+		w.f = nil
+		if g.closing || len(g.idle) >= g.maxIdle {
+			return // the caller's next returns and carries on with g.x
+		}
+		g.idle = append(g.idle, w)
+		if !yield(struct{}{}) {
+			return // stopped by Close
+		}
+	}
+}
+
+// call runs the fiber's function, turning a panic into a *PanicError and the
+// kill signal into a normal end.
+func (f *Fiber) call(v any) (res any, err error) {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		switch r := recover(); {
+		case r == nil: // runtime.Goexit: the goroutine is going, and with it the chain
+			f.g.goexit(f)
+		case f.dying && r == ErrKilled:
+			res, err = nil, nil
+		default:
+			res, err = nil, &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	res, err = f.fn(f, v)
+	returned = true
+	return res, err
+}
+
+// finish ends f and addresses its result to whoever receives it: its killer,
+// or its first suspended ancestor.
+func (g *Group) finish(f *Fiber, res any, err error) {
+	to := f.killer
+	if to == nil {
+		to = f.ancestor()
+	}
+	g.end(f)
+	k, ev := kindSwitch, EventSwitch
+	if err != nil {
+		res, k, ev = nil, kindThrow, EventThrow
+	}
+	if g.trace != nil {
+		if perr := g.traceEnd(ev, f, to); perr != nil {
+			res, err, k = nil, perr, kindThrow
+		}
+	}
+	g.x = transfer{to: to, v: res, err: err, kind: k}
+}
+
+// traceEnd calls the trace hook for a fiber's end from its worker, where a
+// panic has no fiber function left to unwind: it becomes the fiber's error.
+func (g *Group) traceEnd(ev Event, origin, target *Fiber) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	g.trace(ev, origin, target)
+	return nil
+}
+
+// end marks f ended and drops what it holds.
+func (g *Group) end(f *Fiber) {
+	if f.w != nil {
+		if f.prev == f { // the only live fiber
+			g.live = nil
+		} else {
+			if f == g.live {
+				g.live = f.next
+			} else {
+				f.prev.next = f.next
+			}
+			if f.next != nil {
+				f.next.prev = f.prev
+			} else {
+				g.live.prev = f.prev
+			}
+		}
+		f.prev, f.next = nil, nil
+		f.w = nil
+	}
+	f.state = ended
+	f.fn = nil
+	f.killer = nil
+}
+
+// ancestor returns the first suspended fiber up f's parent chain. Main is
+// never unstarted or ended, so the walk ends there at the latest.
+func (f *Fiber) ancestor() *Fiber {
+	p := f.parent
+	for p.state == unstarted || p.state == ended {
+		p = p.parent
+	}
+	return p
+}
+
+// goexit records that f's goroutine is exiting through runtime.Goexit. As
+// with iter.Pull, the Goexit continues in the goroutine that resumed it, and so
+// on down the chain to the main fiber's goroutine; each fiber on the way ends
+// here, and the group is left with main holding the baton so that a deferred
+// Close can still clean up.
+func (g *Group) goexit(f *Fiber) {
+	g.end(f)
+	g.x = transfer{to: &g.main}
+	g.main.state = running
+}
+
+func (s state) String() string {
+	switch s {
+	case unstarted:
+		return "unstarted"
+	case running:
+		return "running"
+	case calling:
+		return "calling"
+	case yielded:
+		return "yielded"
+	case ended:
+		return "ended"
+	}
+	return "invalid"
+}
