@@ -36,14 +36,13 @@ const (
 )
 
 // transfer is the baton. The origin of a switch fills it in before the baton
-// moves; the target takes what it carries and clears it, so that nothing
-// stays reachable from the group. At rest, to is the fiber holding the baton
-// (the group's current fiber: &main while no fiber runs, nil once closed), v
-// and err are nil and kind is kindSwitch; kind is kindSwitch whenever err is
-// nil.
+// moves (and puts the value in the target's in, a line the switch touches
+// anyway); the target takes what it carries and clears it, so that nothing
+// stays reachable. At rest, to is the fiber holding the baton (the group's
+// current fiber: &main while no fiber runs, nil once closed), err is nil and
+// kind is kindSwitch; kind is kindSwitch whenever err is nil.
 type transfer struct {
 	to   *Fiber
-	v    any
 	err  error
 	kind kind
 }
@@ -87,11 +86,21 @@ func (g *Group) pass(self *Fiber) {
 	}
 }
 
+// onward is the rest of a switch whose first hop did not end it: the baton
+// goes on down the chain, or comes back with an error or a kill.
+func (g *Group) onward(self *Fiber) (any, error) {
+	if g.x.to != self {
+		g.pass(self)
+	}
+	return g.take(self)
+}
+
 // take gives self the baton and what the transfer in g.x carries: a value,
 // an error, or the kill signal. Switch does the same inline for a value.
 func (g *Group) take(self *Fiber) (any, error) {
 	self.state = running
-	v, err, k := g.x.v, g.x.err, g.x.kind
+	v, err, k := self.in, g.x.err, g.x.kind
+	self.in = nil
 	g.x = transfer{to: self}
 	if k == kindKill {
 		self.dying = true
@@ -136,7 +145,8 @@ func (w *worker) loop(yield func(struct{}) bool) {
 		f := w.f
 		g := f.g
 		f.state = running // g.x.to is f: the switch that started it
-		v := g.x.v
+		v := f.in
+		f.in = nil
 		g.x = transfer{to: f}
 		res, err := f.call(v)
 		g.finish(f, res, err)
@@ -190,7 +200,8 @@ func (g *Group) finish(f *Fiber, res any, err error) {
 			res, err, k = nil, perr, kindThrow
 		}
 	}
-	g.x = transfer{to: to, v: res, err: err, kind: k}
+	to.in = res
+	g.x = transfer{to: to, err: err, kind: k}
 }
 
 // traceEnd calls the trace hook for a fiber's end from its worker, where a
