@@ -131,6 +131,12 @@ func TestTargetFromAnotherGroupFails(t *testing.T) {
 	if !stranger.Alive() {
 		t.Fatal("the other group's fiber was disturbed")
 	}
+	if err := other.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := main.Switch(stranger, nil); !errors.Is(err, fiber.ErrForeign) {
+		t.Fatalf("switch into a closed other group: %v", err)
+	}
 }
 
 func TestSwitchFromFiberWithoutBatonFails(t *testing.T) {

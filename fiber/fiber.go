@@ -32,7 +32,6 @@ type Group struct {
 	idle    []*worker // parked workers ready for a new fiber, newest last
 	maxIdle int       // cap on len(idle); set by options
 	trace   TraceFunc // nil: tracing off
-	closing bool      // Close is killing: ended workers exit instead of idling
 	closed  bool      // Close has returned: every operation fails with ErrClosed
 }
 
@@ -141,7 +140,6 @@ func (g *Group) Close() error {
 	if g.x.to != &g.main {
 		return ErrNotCurrent
 	}
-	g.closing = true
 	var errs []error
 	for g.live != nil {
 		if err := g.main.Kill(g.live); err != nil {
@@ -200,8 +198,8 @@ type Fiber struct {
 //
 //	unstarted → running   the first switch into it binds a worker (Group.start)
 //	unstarted → ended     Throw or Kill into it, or Close: fn never runs
-//	running   → calling   it resumes a yielded or unstarted fiber (pass)
-//	running   → yielded   it hands the baton down the resume chain (pass)
+//	running   → calling   it resumes a yielded or unstarted fiber (Switch, pass)
+//	running   → yielded   it hands the baton down the resume chain (Switch, pass)
 //	calling   → running   the fiber it resumed handed the baton back down to it
 //	yielded   → running   a fiber resumed it
 //	running   → ended     fn returned or panicked, or the fiber was killed
@@ -374,12 +372,10 @@ func (f *Fiber) check(to *Fiber) error {
 func (f *Fiber) misuse(to *Fiber) error {
 	g := f.g
 	switch {
-	case g == nil || to == nil || to.g == nil:
-		return ErrForeign // a zero Fiber, or nil: belongs to no group of ours
-	case g.closed || to.g.closed:
+	case g == nil || to == nil || to.g != g:
+		return ErrForeign // nil and zero Fibers belong to no group
+	case g.closed:
 		return ErrClosed
-	case to.g != g:
-		return ErrForeign
 	case g.x.to != f:
 		return ErrNotCurrent
 	case f.dying:

@@ -482,6 +482,7 @@ func TestFiberEntersAnotherGroupAsItsMain(t *testing.T) {
 }
 
 func TestCloseKillsSuspendedFibersOldestFirst(t *testing.T) {
+	before := runtime.NumGoroutine()
 	g := fiber.NewGroup()
 	main := g.Main()
 	var order []int
@@ -508,6 +509,9 @@ func TestCloseKillsSuspendedFibersOldestFirst(t *testing.T) {
 		if f.Alive() {
 			t.Fatal("a fiber is alive after Close")
 		}
+	}
+	if n := runtime.NumGoroutine() - before; n != 0 {
+		t.Fatalf("%d goroutines outlive the closed group", n)
 	}
 }
 

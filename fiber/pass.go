@@ -30,7 +30,7 @@ import (
 type kind uint8
 
 const (
-	kindSwitch kind = iota // v (and err, for a fiber that ended with one)
+	kindSwitch kind = iota // the value in the target's in
 	kindThrow              // err at the target's suspension point
 	kindKill               // panic(ErrKilled) at the target's suspension point
 )
@@ -123,22 +123,20 @@ func (g *Group) start(f *Fiber) {
 	}
 	w.f = f
 	f.w = w
-	f.prev = nil
 	if g.live == nil {
-		f.next = nil
 		f.prev = f // the head's prev is the tail
 		g.live = f
 	} else {
 		tail := g.live.prev
-		tail.next, f.prev, f.next = f, tail, nil
+		tail.next, f.prev = f, tail
 		g.live.prev = f
 	}
 	w.next()
 }
 
 // loop is a worker's goroutine: run the bound fiber, hand its end to the
-// ancestor, park until the next fiber, or exit when the group has enough
-// parked workers or is closing.
+// ancestor, and park until the next fiber (Close stops parked workers), or
+// exit when the group has enough parked workers.
 func (w *worker) loop(yield func(struct{}) bool) {
 	w.yield = yield
 	for {
@@ -151,7 +149,7 @@ func (w *worker) loop(yield func(struct{}) bool) {
 		res, err := f.call(v)
 		g.finish(f, res, err)
 		w.f = nil
-		if g.closing || len(g.idle) >= g.maxIdle {
+		if len(g.idle) >= g.maxIdle {
 			return // the caller's next returns and carries on with g.x
 		}
 		g.idle = append(g.idle, w)
