@@ -39,9 +39,12 @@
 // switch g.switch(v). Go has no goroutine-local storage, and evergo keeps no
 // globals (several groups run on several goroutines at once). So the running
 // fiber names itself: Func receives self, and a switch is self.Switch(to, v).
-// This lets every rule below be checked: a switch whose origin does not hold
+// This lets the rules below be checked: a switch whose origin does not hold
 // the baton fails with ErrNotCurrent, one to a fiber of another group with
-// ErrForeign, instead of corrupting either group.
+// ErrForeign, instead of corrupting either group. The origin must be the
+// caller's own self (or Main, from the goroutine that entered the group): a
+// fiber that names another running fiber as its origin, such as the outer
+// fiber that hosts its group, passes the checks and breaks both groups.
 //
 // # The group and its main fiber
 //
@@ -63,8 +66,13 @@
 // fiber's function ends, its result goes to its first suspended ancestor:
 // the parent, or if the parent has ended or not started, the parent's parent,
 // and so on up to main. That ancestor's pending Switch returns the value, or
-// the error. A killed fiber's end goes back to its killer instead. A cyclic
-// chain, an ended parent and a parent from another group are refused.
+// the error. A cyclic chain, an ended parent and a parent from another group
+// are refused.
+//
+// A killed fiber's end goes back to its killer instead (greenlet sends it to
+// the parent). That way Kill returns exactly when the fiber has ended, with
+// the error its unwinding produced, and Close can kill fibers one after
+// another without the baton wandering off to their parents in between.
 //
 // # Errors and panics
 //
@@ -80,15 +88,23 @@
 // point (greenlet's GreenletExit), so its deferred calls run; a fiber that
 // recovers from the kill cannot switch any more. runtime.Goexit in a fiber
 // (t.FailNow in a test) ends that fiber and, as with iter.Pull, continues in
-// the goroutines that resumed it down to the main fiber's; the group is left
-// so that a deferred Close still cleans up.
+// the goroutines that resumed it down to the main fiber's. While it does,
+// nobody holds the baton and every switch fails with ErrNotCurrent; once it
+// reaches main's goroutine, a deferred Close still kills what is left and
+// reports any panic recovered on the way.
 //
 // # Calling context
 //
 // Nothing in this package is goroutine-safe. A group and its fibers are used
 // by the code that holds the group's baton: the running fiber, or main's
-// goroutine while no fiber runs. Switch, Throw and Kill park the calling
-// fiber; every other function and method never parks. The trace hook (SetTrace)
-// runs on the goroutine of the fiber that gives up the baton, before it moves,
-// and must not switch.
+// goroutine while no fiber runs. A group may be handed from one goroutine to
+// another while main holds the baton, with the usual synchronization, but not
+// to or from a goroutine locked to its thread (runtime.LockOSThread): the
+// coroutine switch underneath refuses thread-lock changes and the process
+// dies.
+//
+// Switch, Throw, Kill and Close are switch points: they may park the calling
+// fiber while others run. Every other function and method never parks. The
+// trace hook (SetTrace) runs on the goroutine of the fiber that gives up the
+// baton, before it moves, and must not switch.
 package fiber

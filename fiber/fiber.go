@@ -20,7 +20,8 @@ type Func func(self *Fiber, v any) (any, error)
 // A Group is not goroutine-safe: only the code holding its baton may call its
 // methods or those of its fibers. Passing the group from one goroutine to
 // another while its main fiber holds the baton is fine if the hand-over is
-// synchronized (a channel send, a mutex).
+// synchronized (a channel send, a mutex) and neither goroutine is locked to
+// its OS thread.
 type Group struct {
 	_ noCopy
 
@@ -32,6 +33,7 @@ type Group struct {
 	idle    []*worker // parked workers ready for a new fiber, newest last
 	maxIdle int       // cap on len(idle); set by options
 	trace   TraceFunc // nil: tracing off
+	lost    []error   // panics recovered while a fiber left by runtime.Goexit
 	closed  bool      // Close has returned: every operation fails with ErrClosed
 }
 
@@ -87,7 +89,8 @@ func (g *Group) Main() *Fiber {
 
 // Current returns the fiber that holds the baton: the caller itself when
 // called by the running fiber, the main fiber while no fiber runs, nil once
-// the group is closed. Never parks.
+// the group is closed (or while runtime.Goexit unwinds fibers: see the
+// package documentation). Never parks.
 func (g *Group) Current() *Fiber {
 	g.init()
 	return g.x.to
@@ -116,10 +119,14 @@ func (g *Group) New(fn Func, parent *Fiber) (*Fiber, error) {
 }
 
 // SetTrace installs fn as the group's trace hook and returns the previous one;
-// nil turns tracing off. The hook sees every switch and throw as (origin,
-// target) before the baton moves, on the origin's goroutine; a fiber that ends
-// shows as a switch (it returned a value) or a throw (an error or panic) to
-// the ancestor that receives its result. The hook must not switch. Never parks.
+// nil turns tracing off. The hook sees every move of the baton as (origin,
+// target) before it happens, on the origin's goroutine: Switch as a switch,
+// Throw and Kill as a throw, and a fiber that ends as a switch (it returned a
+// value) or a throw (an error or panic) to whoever receives its end, its
+// killer or its first suspended ancestor. Throwing into an unstarted fiber
+// shows as that one throw (the error then goes to the ancestor without
+// running anything); killing an unstarted fiber moves nothing and shows
+// nothing. The hook must not switch. Never parks.
 func (g *Group) SetTrace(fn TraceFunc) (old TraceFunc) {
 	old, g.trace = g.trace, fn
 	return old
@@ -131,7 +138,8 @@ func (g *Group) SetTrace(fn TraceFunc) (old TraceFunc) {
 // the group is dead. It returns the errors the fibers' functions ended with
 // while being killed (a panic in a deferred call, say), joined. Close must be
 // called by the main fiber, while no fiber runs (ErrNotCurrent otherwise);
-// closing twice returns ErrClosed.
+// closing twice returns ErrClosed. May park the calling fiber: the killed
+// fibers run their deferred calls.
 func (g *Group) Close() error {
 	g.init()
 	if g.closed {
@@ -153,6 +161,8 @@ func (g *Group) Close() error {
 	}
 	g.idle = nil
 	g.trace = nil
+	errs = append(g.lost, errs...)
+	g.lost = nil
 	return errors.Join(errs...)
 }
 
@@ -263,7 +273,7 @@ func (f *Fiber) SetParent(p *Fiber) error {
 //
 // Switch fails without switching with ErrSelf, ErrDead (to has ended),
 // ErrForeign, ErrNotCurrent (f does not hold the baton), ErrClosed, or
-// ErrKilled (f is being killed). Parks the calling fiber.
+// ErrKilled (f is being killed). May park the calling fiber.
 func (f *Fiber) Switch(to *Fiber, v any) (any, error) {
 	// Budget: main → fiber → main within 1.3× an iter.Pull next + yield
 	// (BenchmarkSwitchMainFiber), with no allocation. This is close to the
@@ -305,7 +315,7 @@ func (f *Fiber) Switch(to *Fiber, v any) (any, error) {
 // returns what the next switch back to f delivers.
 //
 // Throw fails without switching as Switch does, and with ErrNilThrow for a
-// nil err. Parks the calling fiber.
+// nil err. May park the calling fiber.
 func (f *Fiber) Throw(to *Fiber, err error) (any, error) {
 	if e := f.check(to); e != nil {
 		return nil, e
@@ -329,7 +339,7 @@ func (f *Fiber) Throw(to *Fiber, err error) (any, error) {
 // ends it without running its function; killing an ended fiber does nothing.
 //
 // Kill fails without switching with ErrMain (to is a main fiber), and as
-// Switch does. Parks the calling fiber when to is suspended.
+// Switch does. May park the calling fiber (it does when to is suspended).
 func (f *Fiber) Kill(to *Fiber) error {
 	if err := f.check(to); err != nil {
 		if err == ErrDead {

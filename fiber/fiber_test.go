@@ -108,6 +108,24 @@ func TestEndSkipsEndedAndUnstartedParents(t *testing.T) {
 	}
 }
 
+func TestEndSkipsUnstartedParentToSuspendedGrandparent(t *testing.T) {
+	g, main := newGroup(t)
+	p := mustNew(t, g, func(self *fiber.Fiber, _ any) (any, error) {
+		v, err := self.Switch(self.Parent(), "parked")
+		return "p got " + v.(string), err
+	}, nil)
+	u := mustNew(t, g, func(*fiber.Fiber, any) (any, error) { return "u ran", nil }, p)
+	c := mustNew(t, g, func(*fiber.Fiber, any) (any, error) { return "c", nil }, u)
+	mustSwitch(t, main, p, nil)
+	// c's parent u has not started: its result goes to p, not to main.
+	if got := mustSwitch(t, main, c, nil); got != "p got c" {
+		t.Fatalf("main got %v, want p got c", got)
+	}
+	if !u.Alive() {
+		t.Fatal("the unstarted parent was started")
+	}
+}
+
 func TestEndGoesToSuspendedParentNotToSwitcher(t *testing.T) {
 	g, main := newGroup(t)
 	p := mustNew(t, g, func(self *fiber.Fiber, _ any) (any, error) {
@@ -537,22 +555,29 @@ func TestMaxIdleZeroLetsGoroutinesExit(t *testing.T) {
 	}
 }
 
-func TestArgumentsAndResultsAreNotRetained(t *testing.T) {
+func TestArgumentsResultsAndFunctionAreNotRetained(t *testing.T) {
 	g, main := newGroup(t)
 	arg, res := new([64]byte), new([64]byte)
 	wArg, wRes := weak.Make(arg), weak.Make(res)
-	f := mustNew(t, g, func(_ *fiber.Fiber, v any) (any, error) {
-		_ = v.(*[64]byte)
-		return res, nil
-	}, nil)
+	var wKept weak.Pointer[[64]byte]
+	fn := func() fiber.Func {
+		kept := new([64]byte) // reachable only through the function value
+		wKept = weak.Make(kept)
+		return func(_ *fiber.Fiber, v any) (any, error) {
+			_, _ = v.(*[64]byte), kept
+			return res, nil
+		}
+	}
+	f := mustNew(t, g, fn(), nil)
 	if _, err := main.Switch(f, arg); err != nil {
 		t.Fatal(err)
 	}
 	arg, res = nil, nil
 	runtime.GC()
 	runtime.GC()
-	if wArg.Value() != nil || wRes.Value() != nil {
-		t.Fatalf("retained after the fiber ended: arg=%v res=%v", wArg.Value() != nil, wRes.Value() != nil)
+	if wArg.Value() != nil || wRes.Value() != nil || wKept.Value() != nil {
+		t.Fatalf("retained after the fiber ended: arg=%v res=%v function=%v",
+			wArg.Value() != nil, wRes.Value() != nil, wKept.Value() != nil)
 	}
 	runtime.KeepAlive(f)
 }
@@ -586,6 +611,56 @@ func TestGoexitInFiberEndsChainAndCloseCleansUp(t *testing.T) {
 	got := <-done
 	if want := []string{"exiting unwound", "parked unwound", "closed"}; !equal(got, want) {
 		t.Fatalf("log = %q, want %q", got, want)
+	}
+}
+
+// goexitRun runs body as the main fiber of a new group on a goroutine of its
+// own, with a deferred Close, and returns what Close returned once the
+// goroutine has gone.
+func goexitRun(body func(g *fiber.Group)) error {
+	done := make(chan error)
+	go func() {
+		g := fiber.NewGroup()
+		defer func() { done <- g.Close() }()
+		body(g)
+	}()
+	return <-done
+}
+
+func TestGoexitAfterRecoveredPanicStillReportsThePanic(t *testing.T) {
+	err := goexitRun(func(g *fiber.Group) {
+		f, _ := g.New(func(*fiber.Fiber, any) (any, error) {
+			defer panic("cleanup panicked") // panics while Goexit unwinds
+			runtime.Goexit()
+			return nil, nil
+		}, nil)
+		g.Main().Switch(f, nil)
+	})
+	var pe *fiber.PanicError
+	if !errors.As(err, &pe) || pe.Value != "cleanup panicked" {
+		t.Fatalf("Close = %v, want the panic recovered during Goexit", err)
+	}
+}
+
+func TestGoexitDownTheChainRefusesSwitchesUntilMain(t *testing.T) {
+	var midClose error
+	err := goexitRun(func(g *fiber.Group) {
+		var b *fiber.Fiber
+		a, _ := g.New(func(self *fiber.Fiber, _ any) (any, error) {
+			defer func() { midClose = g.Close() }() // runs while Goexit passes through a
+			return self.Switch(b, nil)
+		}, nil)
+		b, _ = g.New(func(*fiber.Fiber, any) (any, error) {
+			runtime.Goexit()
+			return nil, nil
+		}, nil)
+		g.Main().Switch(a, nil)
+	})
+	if !errors.Is(midClose, fiber.ErrNotCurrent) {
+		t.Fatalf("Close from a fiber unwinding under Goexit = %v, want ErrNotCurrent", midClose)
+	}
+	if err != nil {
+		t.Fatalf("main's deferred Close = %v", err)
 	}
 }
 

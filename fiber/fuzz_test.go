@@ -20,6 +20,7 @@ func FuzzFiberOps(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 1, 1, 1, 1, 2, 2, 1, 3, 1, 4, 1})
 	f.Add([]byte{0, 0, 1, 1, 0, 0, 1, 2, 5, 9, 2, 2, 6, 0, 3, 2})
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 1, 3, 1, 2, 1, 1, 2, 3, 3, 2, 4, 5})
+	f.Add([]byte{0, 0, 0, 1, 0, 2, 1, 1, 1, 0, 1, 3, 4, 0}) // end skips an unstarted parent
 	f.Fuzz(func(t *testing.T, script []byte) {
 		ignore := goleak.IgnoreCurrent()
 		newModelRun(t, script).run()

@@ -53,6 +53,7 @@ type worker struct {
 	stop  func()                  // let an idle worker's goroutine exit
 	yield func(struct{}) bool     // set by the worker itself: park it, resume the caller
 	f     *Fiber                  // the fiber it runs; nil while idle
+	err   error                   // a panic of f's, kept until f's end is handed on
 }
 
 // pass carries the transfer in g.x from self, which has just given up the
@@ -139,6 +140,7 @@ func (g *Group) start(f *Fiber) {
 // exit when the group has enough parked workers.
 func (w *worker) loop(yield func(struct{}) bool) {
 	w.yield = yield
+	defer w.exit()
 	for {
 		f := w.f
 		g := f.g
@@ -148,7 +150,7 @@ func (w *worker) loop(yield func(struct{}) bool) {
 		g.x = transfer{to: f}
 		res, err := f.call(v)
 		g.finish(f, res, err)
-		w.f = nil
+		w.f, w.err = nil, nil
 		if len(g.idle) >= g.maxIdle {
 			return // the caller's next returns and carries on with g.x
 		}
@@ -159,8 +161,18 @@ func (w *worker) loop(yield func(struct{}) bool) {
 	}
 }
 
+// exit runs as the worker's goroutine ends. A fiber still bound means the
+// goroutine is leaving through runtime.Goexit, which no recover stops.
+func (w *worker) exit() {
+	if f := w.f; f != nil {
+		f.g.goexit(f, w.err)
+	}
+}
+
 // call runs the fiber's function, turning a panic into a *PanicError and the
-// kill signal into a normal end.
+// kill signal into a normal end. A panic is also kept in the worker: if it
+// was recovered while runtime.Goexit unwinds the fiber, call never returns
+// and exit reports it.
 func (f *Fiber) call(v any) (res any, err error) {
 	returned := false
 	defer func() {
@@ -168,12 +180,12 @@ func (f *Fiber) call(v any) (res any, err error) {
 			return
 		}
 		switch r := recover(); {
-		case r == nil: // runtime.Goexit: the goroutine is going, and with it the chain
-			f.g.goexit(f)
+		case r == nil: // runtime.Goexit: w.exit takes over
 		case f.dying && r == ErrKilled:
 			res, err = nil, nil
 		default:
 			res, err = nil, &PanicError{Value: r, Stack: debug.Stack()}
+			f.w.err = err
 		}
 	}()
 	res, err = f.fn(f, v)
@@ -250,13 +262,25 @@ func (f *Fiber) ancestor() *Fiber {
 }
 
 // goexit records that f's goroutine is exiting through runtime.Goexit. As
-// with iter.Pull, the Goexit continues in the goroutine that resumed it, and so
-// on down the chain to the main fiber's goroutine; each fiber on the way ends
-// here, and the group is left with main holding the baton so that a deferred
-// Close can still clean up.
-func (g *Group) goexit(f *Fiber) {
+// with iter.Pull, the Goexit goes on in the goroutine that resumed f, and so
+// on down the resume chain to the main fiber's goroutine; each fiber on the
+// way ends here. While fibers below are still unwinding nobody holds the
+// baton (every switch fails with ErrNotCurrent, so their deferred calls cannot
+// corrupt the group); once none is left, main holds it, so that a deferred
+// Close in main's goroutine still cleans up. lost is a panic recovered during
+// the Goexit, which Close reports.
+func (g *Group) goexit(f *Fiber, lost error) {
 	g.end(f)
-	g.x = transfer{to: &g.main}
+	if lost != nil {
+		g.lost = append(g.lost, lost)
+	}
+	g.x = transfer{}
+	for l := g.live; l != nil; l = l.next {
+		if l.state == calling {
+			return
+		}
+	}
+	g.x.to = &g.main
 	g.main.state = running
 }
 
