@@ -328,8 +328,7 @@ func (f *Fiber) Throw(to *Fiber, err error) (any, error) {
 		g.trace(EventThrow, f, to)
 	}
 	g.x = transfer{to: to, err: err, kind: kindThrow}
-	g.pass(f)
-	return g.take(f)
+	return g.onward(f)
 }
 
 // Kill unwinds the fiber to, greenlet's GreenletExit: its pending Switch
@@ -360,8 +359,7 @@ func (f *Fiber) Kill(to *Fiber) error {
 	}
 	to.killer = f
 	g.x = transfer{to: to, kind: kindKill}
-	g.pass(f)
-	_, err := g.take(f)
+	_, err := g.onward(f)
 	return err
 }
 

@@ -108,15 +108,23 @@ func TestEndSkipsEndedAndUnstartedParents(t *testing.T) {
 	}
 }
 
-func TestEndSkipsUnstartedParentToSuspendedGrandparent(t *testing.T) {
-	g, main := newGroup(t)
+// receiver returns a fiber parked in its first switch, which prefixes what it
+// receives next with "p got " and returns that.
+func receiver(t *testing.T, g *fiber.Group) *fiber.Fiber {
+	t.Helper()
 	p := mustNew(t, g, func(self *fiber.Fiber, _ any) (any, error) {
 		v, err := self.Switch(self.Parent(), "parked")
 		return "p got " + v.(string), err
 	}, nil)
+	mustSwitch(t, g.Main(), p, nil)
+	return p
+}
+
+func TestEndSkipsUnstartedParentToSuspendedGrandparent(t *testing.T) {
+	g, main := newGroup(t)
+	p := receiver(t, g)
 	u := mustNew(t, g, func(*fiber.Fiber, any) (any, error) { return "u ran", nil }, p)
 	c := mustNew(t, g, func(*fiber.Fiber, any) (any, error) { return "c", nil }, u)
-	mustSwitch(t, main, p, nil)
 	// c's parent u has not started: its result goes to p, not to main.
 	if got := mustSwitch(t, main, c, nil); got != "p got c" {
 		t.Fatalf("main got %v, want p got c", got)
@@ -128,12 +136,8 @@ func TestEndSkipsUnstartedParentToSuspendedGrandparent(t *testing.T) {
 
 func TestEndGoesToSuspendedParentNotToSwitcher(t *testing.T) {
 	g, main := newGroup(t)
-	p := mustNew(t, g, func(self *fiber.Fiber, _ any) (any, error) {
-		v, err := self.Switch(self.Parent(), "parked")
-		return "p got " + v.(string), err
-	}, nil)
+	p := receiver(t, g)
 	c := mustNew(t, g, func(*fiber.Fiber, any) (any, error) { return "c", nil }, p)
-	mustSwitch(t, main, p, nil)
 	if got := mustSwitch(t, main, c, nil); got != "p got c" {
 		t.Fatalf("main got %v, want p got c", got)
 	}

@@ -87,8 +87,9 @@ func (g *Group) pass(self *Fiber) {
 	}
 }
 
-// onward is the rest of a switch whose first hop did not end it: the baton
-// goes on down the chain, or comes back with an error or a kill.
+// onward is the rest of a switch once g.x is filled in: the baton goes on
+// until it comes back to self, with a value, an error or a kill. Switch calls
+// it only when its own first hop did not end the switch.
 func (g *Group) onward(self *Fiber) (any, error) {
 	if g.x.to != self {
 		g.pass(self)
