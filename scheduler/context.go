@@ -1,0 +1,198 @@
+package scheduler
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// The contexts a loop hands out. A task's function receives its task's
+// context; a callback receives the loop's. Both answer Value with the loop
+// (and the task) and pass every other key to the context they were made
+// from, so request-scoped values flow from Run and from a spawning task into
+// the tasks it spawns. Cancellation does not flow: a task is Thread-like and
+// lives on when the task that spawned it is killed; Run's context, when
+// cancelled, stops the whole loop instead.
+
+type (
+	taskKey struct{}
+	loopKey struct{}
+)
+
+// loopCtx is what callbacks receive: the loop, and no task.
+type loopCtx struct {
+	l      *Loop
+	parent context.Context // values only
+}
+
+func (c *loopCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c *loopCtx) Done() <-chan struct{}       { return nil }
+func (c *loopCtx) Err() error                  { return nil }
+func (c *loopCtx) Value(key any) any {
+	if key == (loopKey{}) {
+		return c.l
+	}
+	return c.parent.Value(key)
+}
+func (c *loopCtx) String() string { return "scheduler.loopContext" }
+
+// taskCtx is what a task's function receives. It is cancelled when the task
+// ends or is killed: Done closes, Err returns context.Canceled, and contexts
+// derived from it are cancelled on the loop, synchronously (it implements
+// the AfterFunc method that package context looks for, so deriving from it
+// starts no goroutine).
+//
+// Done, Err and AfterFunc may be called from any goroutine (a derived
+// context may be handed to a thread-pool function), so the cancellation
+// state is guarded by mu; the loop's hot paths never touch it.
+type taskCtx struct {
+	t      *Task
+	parent context.Context // values only
+
+	mu     sync.Mutex
+	done   chan struct{} // made on first Done; closed by cancel
+	err    error         // context.Canceled once cancelled
+	afters []*afterFunc  // registered by AfterFunc, run by cancel
+}
+
+type afterFunc struct {
+	f    func()
+	stop bool // guarded by taskCtx.mu
+}
+
+func (c *taskCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+func (c *taskCtx) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.err != nil {
+			close(c.done)
+		}
+	}
+	return c.done
+}
+
+func (c *taskCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+func (c *taskCtx) Value(key any) any {
+	switch key {
+	case taskKey{}:
+		return c.t
+	case loopKey{}:
+		return c.t.l
+	}
+	return c.parent.Value(key)
+}
+
+func (c *taskCtx) String() string { return "scheduler.taskContext(" + c.t.Name() + ")" }
+
+// AfterFunc arranges for f to run once the context is cancelled; package
+// context calls it when a context is derived from a task's. f runs on the
+// loop, in the call that ends or kills the task. stop reports whether it
+// stopped f from running.
+func (c *taskCtx) AfterFunc(f func()) (stop func() bool) {
+	a := &afterFunc{f: f}
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		go f() // already cancelled: as package context does, run it at once
+		return func() bool { return false }
+	}
+	c.afters = append(c.afters, a)
+	c.mu.Unlock()
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if a.stop || c.err != nil {
+			return false
+		}
+		a.stop = true
+		return true
+	}
+}
+
+// cancel marks the context cancelled and runs the registered functions, in
+// registration order. It runs on the loop.
+func (c *taskCtx) cancel() {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err = context.Canceled
+	if c.done != nil {
+		close(c.done)
+	}
+	afters := c.afters
+	c.afters = nil
+	c.mu.Unlock()
+	for _, a := range afters {
+		if !a.stop {
+			a.f()
+		}
+	}
+}
+
+// valuesOf returns the context whose values a task or callback made from ctx
+// should see: the context a task's or the loop's context was made from, so
+// that chains of tasks spawning tasks do not keep each other reachable.
+// context.WithoutCancel hides the cancellation of the contexts above from
+// package context's own lookups (context.Cause of a task's context is its
+// own cause, not Run's).
+func valuesOf(ctx context.Context) context.Context {
+	switch c := ctx.(type) {
+	case *taskCtx:
+		return c.parent
+	case *loopCtx:
+		return c.parent
+	}
+	return context.WithoutCancel(ctx)
+}
+
+// taskOf returns the task ctx carries, or nil. The type switch is the fast
+// path: a task passing its own context.
+func taskOf(ctx context.Context) *Task {
+	if c, ok := ctx.(*taskCtx); ok {
+		return c.t
+	}
+	if ctx == nil {
+		return nil
+	}
+	t, _ := ctx.Value(taskKey{}).(*Task)
+	return t
+}
+
+// LoopOf returns the loop that ctx carries (that of its task or callback), or
+// nil. Never parks.
+func LoopOf(ctx context.Context) *Loop {
+	switch c := ctx.(type) {
+	case *taskCtx:
+		return c.t.l
+	case *loopCtx:
+		return c.l
+	case nil:
+		return nil
+	}
+	l, _ := ctx.Value(loopKey{}).(*Loop)
+	return l
+}
+
+// Current returns the task that ctx carries, or nil: inside a task's function,
+// the task itself. Never parks.
+func Current(ctx context.Context) *Task { return taskOf(ctx) }
+
+// Now returns the time on the clock of the loop that ctx carries (virtual
+// under WithVirtualClock), or time.Now() when ctx carries no loop. Never
+// parks.
+func Now(ctx context.Context) time.Time {
+	if l := LoopOf(ctx); l != nil {
+		return l.Now()
+	}
+	return time.Now()
+}

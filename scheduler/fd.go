@@ -1,0 +1,204 @@
+package scheduler
+
+import (
+	"context"
+	"net"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/evergo/evergo/internal/poll"
+)
+
+// Mode is the direction a task waits on an fd for.
+type Mode uint8
+
+const (
+	Read  Mode = 1 // the fd is readable, or at end of file, or failed
+	Write Mode = 2 // the fd is writable, or failed
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Read:
+		return "read"
+	case Write:
+		return "write"
+	}
+	return "scheduler.Mode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// An FD is a non-blocking file descriptor registered with its loop's poller,
+// so that tasks can park until it is ready: the hook that package ioco builds
+// sockets on. The registration is edge-triggered, made once for both
+// directions (see internal/poll for why). The rule that follows for callers:
+// try the system call first, and Wait only after it failed with EAGAIN.
+//
+// An FD belongs to its loop: its methods must be called on it.
+type FD struct {
+	l       *Loop
+	fd      int
+	tag     uint32   // tells this registration's events from those of an fd number's earlier use
+	ready   Mode     // edges that came while nobody waited, not consumed yet
+	closed  bool     // Close was called
+	dl      [2]int64 // deadlines per mode on the loop's clock; 0: none
+	waiters [2]waitList
+}
+
+// Register adds fd (which must be in non-blocking mode) to the poller of the
+// loop that ctx carries. It fails with ErrNoLoop, ErrClosed, or the
+// epoll_ctl error. Never parks.
+func Register(ctx context.Context, fd int) (*FD, error) {
+	l := LoopOf(ctx)
+	if l == nil {
+		return nil, ErrNoLoop
+	}
+	if l.state != loopRunning {
+		return nil, ErrClosed
+	}
+	if fd < 0 {
+		return nil, os.NewSyscallError("epoll_ctl", syscall.EBADF)
+	}
+	if fd < len(l.fds) && l.fds[fd] != nil {
+		return nil, os.NewSyscallError("epoll_ctl", syscall.EEXIST)
+	}
+	l.fdSeq++
+	p := &FD{l: l, fd: fd, tag: l.fdSeq}
+	if err := l.poller.Add(fd, p.tag); err != nil {
+		return nil, err
+	}
+	for fd >= len(l.fds) {
+		l.fds = append(l.fds, nil)
+	}
+	l.fds[fd] = p
+	l.nfds++
+	return p, nil
+}
+
+// Sysfd returns the file descriptor. Never parks.
+func (p *FD) Sysfd() int { return p.fd }
+
+// Wait parks the calling task until the fd is ready for mode, and returns
+// nil; the readiness may be stale (an edge consumed by a system call made
+// since), so the caller retries its call and waits again on EAGAIN. It
+// returns os.ErrDeadlineExceeded once the mode's deadline has passed,
+// net.ErrClosed once Close was called, or ctx's error. Tasks waiting on the
+// same fd and mode are all woken together. May park the calling task.
+func (p *FD) Wait(ctx context.Context, mode Mode) error {
+	t := taskOf(ctx)
+	if t == nil {
+		return ErrNoTask
+	}
+	if t.l != p.l {
+		return ErrWrongLoop
+	}
+	if mode != Read && mode != Write {
+		panic("scheduler: FD.Wait with mode " + mode.String())
+	}
+	if p.closed {
+		return net.ErrClosed
+	}
+	if p.ready&mode != 0 {
+		p.ready &^= mode
+		return nil
+	}
+	l := p.l
+	if dl := p.dl[mode-1]; dl != 0 {
+		if dl <= l.now() {
+			return os.ErrDeadlineExceeded
+		}
+		l.timers.Push(&t.tm, dl)
+		t.tm.err = os.ErrDeadlineExceeded
+	}
+	p.waiters[mode-1].push(t)
+	t.fdw = p
+	l.fdWaits++
+	return t.park(ctx, "fd "+strconv.Itoa(p.fd)+" "+mode.String())
+}
+
+// SetDeadline sets the deadline for Waits in mode (Read, Write or both):
+// a Wait parked then, or made later, returns os.ErrDeadlineExceeded once the
+// loop's clock reaches t. A zero t means no deadline. Moving the deadline
+// applies to Waits already parked. Never parks.
+func (p *FD) SetDeadline(mode Mode, t time.Time) {
+	l := p.l
+	var when int64
+	if !t.IsZero() {
+		when = max(int64(t.Sub(l.base)), 1)
+	}
+	for m := Read; m <= Write; m++ {
+		if mode&m == 0 {
+			continue
+		}
+		p.dl[m-1] = when
+		for w := p.waiters[m-1].head; w != nil; {
+			next := w.wnext
+			l.timers.Remove(&w.tm)
+			switch {
+			case when == 0:
+			case when <= l.now():
+				w.ready(os.ErrDeadlineExceeded)
+			default:
+				l.timers.Push(&w.tm, when)
+				w.tm.err = os.ErrDeadlineExceeded
+			}
+			w = next
+		}
+	}
+}
+
+// Close removes the fd from the poller and wakes the tasks waiting on it with
+// net.ErrClosed. It does not close the fd itself: the caller does, after
+// Close, so that the fd number is not reused while still registered. A second
+// Close returns net.ErrClosed. Never parks.
+func (p *FD) Close() error {
+	if p.closed {
+		return net.ErrClosed
+	}
+	p.closed = true
+	l := p.l
+	for m := range p.waiters {
+		for w := p.waiters[m].head; w != nil; w = p.waiters[m].head {
+			w.ready(net.ErrClosed)
+		}
+	}
+	if p.fd < len(l.fds) && l.fds[p.fd] == p {
+		l.fds[p.fd] = nil
+		l.nfds--
+	}
+	if l.state != loopRunning {
+		return nil // the poller is gone, and the registration with it
+	}
+	return l.poller.Delete(p.fd)
+}
+
+// fdEvent hands an fd's readiness to the tasks waiting for it, or keeps it
+// for the next Wait. Events of an earlier registration of the number are
+// dropped.
+func (l *Loop) fdEvent(fd int, tag uint32, ev poll.Events) {
+	if fd >= len(l.fds) {
+		return
+	}
+	p := l.fds[fd]
+	if p == nil || p.tag != tag {
+		return
+	}
+	if ev&poll.Readable != 0 {
+		p.wakeAll(Read)
+	}
+	if ev&poll.Writable != 0 {
+		p.wakeAll(Write)
+	}
+}
+
+func (p *FD) wakeAll(m Mode) {
+	w := &p.waiters[m-1]
+	if w.head == nil {
+		p.ready |= m
+		return
+	}
+	for t := w.head; t != nil; t = w.head {
+		t.ready(nil)
+	}
+}

@@ -1,0 +1,486 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/evergo/evergo/fiber"
+	"github.com/evergo/evergo/internal/poll"
+	"github.com/evergo/evergo/internal/timerheap"
+)
+
+// A Loop runs tasks and callbacks one at a time on the goroutine that calls
+// Run or RunForever, and waits for timers, fds and posts when none is ready.
+// See the package documentation for what one iteration does.
+//
+// A Loop runs once. It is not goroutine-safe: its methods must be called on
+// the loop (by a task or a callback) except where stated. Post, Expect's post
+// function and Stop are safe to call from any goroutine. A Loop must not be
+// copied after first use.
+type Loop struct {
+	_ noCopy
+
+	// Fixed by New.
+	seeded  bool
+	seed    uint64
+	virtual bool
+	trace   *Trace
+	base    time.Time // the clock's zero: loop times are nanoseconds since base
+
+	// Owned by the loop goroutine.
+	state    loopState
+	g        *fiber.Group
+	main     *fiber.Fiber // the goroutine running the loop
+	ctx      loopCtx      // what callbacks receive
+	cur      *Task        // the task holding the baton; nil in callbacks
+	ready    runq         // runnable tasks and ready callbacks, FIFO
+	rng      *rand.Rand   // picks from ready when seeded
+	timers   timerheap.Heap[*timer]
+	vnow     int64  // the virtual clock's time
+	live     *Task  // started, not ended tasks, oldest first (lprev/lnext)
+	alive    int    // len(live)
+	runnable int    // tasks in state StateRunnable
+	parked   int    // tasks in state StateParked
+	ids      uint64 // last task id handed out
+	mainTask *Task
+	poller   *poll.Poller
+	fds      []*FD // registered fds by number
+	nfds     int   // len of fds that is non-nil
+	fdWaits  int   // tasks parked on an fd
+	outside  int   // wake-ups expected from other goroutines (Expect, foreign ctx watches)
+	sigs     sigTable
+	iters    uint64
+	err      error // why the loop is ending, if not because its tasks did
+	runCtx   context.Context
+	fdSeq    uint32
+
+	// Shared with other goroutines.
+	mu      sync.Mutex
+	posts   []func(ctx context.Context) // guarded by mu
+	closed  bool                        // guarded by mu: Post fails
+	started bool                        // guarded by mu: the poller exists
+	npost   atomic.Int32                // len(posts), read without mu
+	stop    atomic.Pointer[error]       // set by Stop or Run's ctx: the loop ends
+	wakes   atomic.Uint64               // eventfd writes, for Stats
+}
+
+type loopState uint8
+
+const (
+	loopNew loopState = iota
+	loopRunning
+	loopEnded
+)
+
+// An Option configures a Loop made by New.
+type Option interface{ apply(*Loop) }
+
+type optionFunc func(*Loop)
+
+func (f optionFunc) apply(l *Loop) { f(l) }
+
+// WithSeed makes the loop pick the next task or callback to run
+// pseudo-randomly among the ready ones, from seed: the same program with the
+// same seed runs in the same order every time. Without it the order is FIFO.
+func WithSeed(seed uint64) Option {
+	return optionFunc(func(l *Loop) { l.seeded, l.seed = true, seed })
+}
+
+// WithVirtualClock runs the loop on a virtual clock: it starts at the time
+// New was called and stands still while anything can run; when nothing can
+// run and no fd or post is waited for, it jumps to the next timer. An hour of
+// sleeps takes no wall time.
+func WithVirtualClock() Option {
+	return optionFunc(func(l *Loop) { l.virtual = true })
+}
+
+// WithTrace records the id of every task the loop resumes, in order, into tr.
+func WithTrace(tr *Trace) Option {
+	return optionFunc(func(l *Loop) { l.trace = tr })
+}
+
+// Trace is a schedule: the ids of the tasks a loop resumed, in order.
+type Trace []uint64
+
+// New returns a loop configured by opts. Never parks.
+func New(opts ...Option) *Loop {
+	l := &Loop{base: time.Now()}
+	for _, o := range opts {
+		o.apply(l)
+	}
+	if l.seeded {
+		l.rng = rand.New(rand.NewPCG(l.seed, l.seed^0x9e3779b97f4a7c15))
+	}
+	l.g = fiber.NewGroup()
+	l.main = l.g.Main()
+	l.ctx.l = l
+	l.ctx.parent = context.Background()
+	return l
+}
+
+// Run runs a loop made by New(opts...) with main as its first task and
+// returns main's result once main and every task started on the loop have
+// ended. See Loop.Run.
+func Run(ctx context.Context, main func(ctx context.Context) error, opts ...Option) error {
+	return New(opts...).Run(ctx, main)
+}
+
+// Run runs main as the loop's first task (id 1, named "main") on the calling
+// goroutine and returns once it and every other task have ended. It returns
+// main's result, or: a *DeadlockError (wrapping ErrDeadlock) if every task
+// came to wait on something nothing could deliver; ErrStopped if Stop ended
+// the loop first; ctx's error if ctx was cancelled first; a *PanicError if a
+// callback panicked. When the loop ends early, the tasks still alive are
+// killed, oldest first, and their deferred calls run. Callbacks and timers
+// still pending when the loop ends never run. When Run returns, every
+// goroutine the loop started has exited.
+//
+// The tasks' contexts carry ctx's values, not its cancellation: cancelling
+// ctx stops the loop. Run fails with ErrClosed on a loop that has run, and
+// ErrNilFunc.
+func (l *Loop) Run(ctx context.Context, main func(ctx context.Context) error) error {
+	if main == nil {
+		return ErrNilFunc
+	}
+	if err := l.begin(ctx); err != nil {
+		return err
+	}
+	t := NewTask("main", main)
+	l.mainTask = t
+	if err := l.start(t, l.ctx.parent); err != nil {
+		return l.end(err)
+	}
+	return l.end(l.run(ctx, true))
+}
+
+// RunForever runs the loop on the calling goroutine until Stop is called or
+// ctx is cancelled, and returns nil (or ctx's error). Tasks still alive then
+// are killed, oldest first. See Run.
+func (l *Loop) RunForever(ctx context.Context) error {
+	if err := l.begin(ctx); err != nil {
+		return err
+	}
+	err := l.run(ctx, false)
+	if errors.Is(err, ErrStopped) {
+		err = nil
+	}
+	return l.end(err)
+}
+
+func (l *Loop) begin(ctx context.Context) error {
+	if l.state != loopNew {
+		return ErrClosed
+	}
+	p, err := poll.New()
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.poller, l.started = p, true
+	l.mu.Unlock()
+	l.state = loopRunning
+	l.runCtx = ctx
+	l.ctx.parent = context.WithoutCancel(ctx)
+	if l.virtual {
+		l.vnow = 0
+	}
+	return nil
+}
+
+// run is the loop: it returns why it stopped.
+func (l *Loop) run(ctx context.Context, untilDone bool) error {
+	stop := context.AfterFunc(ctx, func() { l.stopWith(ctx.Err()) })
+	defer stop()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for {
+		if p := l.stop.Load(); p != nil {
+			return *p
+		}
+		if l.err != nil {
+			return l.err
+		}
+		if untilDone && l.alive == 0 {
+			return nil
+		}
+		l.iters++
+		if l.timers.Len() > 0 {
+			l.fireTimers(l.now())
+		}
+		l.drainPosts()
+		l.runReady()
+		if l.err != nil || l.stop.Load() != nil || untilDone && l.alive == 0 {
+			continue
+		}
+		if err := l.wait(untilDone); err != nil {
+			return err
+		}
+	}
+}
+
+// runReady runs the tasks and callbacks that were ready when it began, and no
+// more, so that timers and fds get their turn (one loop iteration).
+func (l *Loop) runReady() {
+	for n := l.ready.n; n > 0; n-- {
+		var e entry
+		if l.rng != nil && l.ready.n > 1 {
+			e = l.ready.take(l.rng.IntN(l.ready.n))
+		} else {
+			e = l.ready.pop()
+		}
+		if e.t != nil {
+			if e.t.state == StateRunnable {
+				l.resume(e.t)
+			}
+		} else if e.h.state == handleReady {
+			l.callback(e.h)
+		}
+		if l.err != nil || l.stop.Load() != nil {
+			return
+		}
+	}
+}
+
+// resume gives t the baton until it yields, parks or ends.
+func (l *Loop) resume(t *Task) {
+	// Budget: this, the run queue's pop and the task's yield make up the
+	// hub's share of a yield ping-pong (BenchmarkYieldPingPong), which must
+	// stay within 1.5× an iter.Pull round trip. No allocation, no clock
+	// reads, no calls that are not needed.
+	l.runnable--
+	t.state = StateRunning
+	l.cur = t
+	if l.trace != nil {
+		*l.trace = append(*l.trace, t.id)
+	}
+	_, err := l.main.Switch(t.f, t)
+	l.cur = nil
+	if t.state == StateRunning { // its function ended: the fiber's end came to main
+		l.finish(t, err)
+	}
+}
+
+// start schedules a new task.
+func (l *Loop) start(t *Task, values context.Context) error {
+	f, err := l.g.New(taskMain, nil)
+	if err != nil {
+		return err
+	}
+	l.ids++
+	t.l, t.f, t.id = l, f, l.ids
+	t.ctx.parent = values
+	t.tm.t = t
+	t.state = StateRunnable
+	l.runnable++
+	l.alive++
+	if l.live == nil {
+		t.lprev = t
+		l.live = t
+	} else {
+		tail := l.live.lprev
+		tail.lnext, t.lprev = t, tail
+		l.live.lprev = t
+	}
+	l.ready.push(entry{t: t})
+	return nil
+}
+
+// finish records t's end and wakes its joiners, in the order they joined.
+func (l *Loop) finish(t *Task, err error) {
+	if t.killed && err == nil {
+		err = ErrKilled
+	} else if pe, ok := err.(*PanicError); ok && t.killed && pe.Value == ErrKilled {
+		err = ErrKilled // killed itself
+	}
+	t.state = StateEnded
+	t.err = err
+	t.fn = nil
+	l.alive--
+	if t.lprev == t {
+		l.live = nil
+	} else {
+		if t == l.live {
+			l.live = t.lnext
+		} else {
+			t.lprev.lnext = t.lnext
+		}
+		if t.lnext != nil {
+			t.lnext.lprev = t.lprev
+		} else {
+			l.live.lprev = t.lprev
+		}
+	}
+	t.lprev, t.lnext = nil, nil
+	for j := t.joiners.head; j != nil; j = t.joiners.head {
+		j.ready(nil)
+	}
+	t.ctx.cancel()
+}
+
+// end shuts the loop down: kills what is alive, releases the poller, the
+// fibers' goroutines and the signal handlers, and refuses further posts.
+func (l *Loop) end(err error) error {
+	for t := l.live; t != nil; t = l.live {
+		l.cur = nil
+		if t.state == StateRunnable || t.state == StateParked {
+			l.kill(t, l.main)
+		} else {
+			l.finish(t, ErrKilled)
+		}
+	}
+	if cerr := l.g.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	l.sigs.closeAll()
+	l.mu.Lock()
+	l.closed = true
+	l.posts = nil
+	perr := l.poller.Close()
+	l.mu.Unlock()
+	l.state = loopEnded
+	l.ready = runq{}
+	l.timers = timerheap.Heap[*timer]{}
+	l.fds = nil
+	if err == nil && l.mainTask != nil {
+		err = l.mainTask.err
+	}
+	if err == nil {
+		err = perr
+	}
+	return err
+}
+
+// Stop makes the loop end: Run and RunForever return once the task or
+// callback running now reaches its next switch point. Stop fails with
+// ErrNotRunning on a loop that is not running. Never parks. Safe to call from
+// any goroutine.
+func (l *Loop) Stop() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.started || l.closed {
+		return ErrNotRunning
+	}
+	l.stopLocked(ErrStopped)
+	return nil
+}
+
+func (l *Loop) stopWith(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.started && !l.closed {
+		l.stopLocked(err)
+	}
+}
+
+func (l *Loop) stopLocked(err error) {
+	l.stop.CompareAndSwap(nil, &err)
+	l.wakes.Add(1)
+	l.poller.Wake()
+}
+
+// Post schedules fn to run on the loop as a callback, after the callbacks and
+// tasks already ready, and wakes the loop if it waits. Posts made before the
+// loop next looks are merged into one wake-up. Post fails with ErrClosed once
+// the loop has ended (fn will never run). Never parks. Safe to call from any
+// goroutine: the one way into a loop from other goroutines.
+func (l *Loop) Post(fn func(ctx context.Context)) error {
+	if fn == nil {
+		return ErrNilFunc
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrClosed
+	}
+	l.posts = append(l.posts, fn)
+	if l.npost.Add(1) == 1 && l.started {
+		l.wakes.Add(1)
+		l.poller.Wake()
+	}
+	return nil
+}
+
+// Expect tells the loop that another goroutine will post to it, and returns
+// the function that makes that post: call it exactly once, from any
+// goroutine. Until it is called, the loop does not report a deadlock and the
+// virtual clock does not jump: it waits for the post. Use it for work handed
+// to other goroutines whose result comes back to the loop. Never parks.
+func (l *Loop) Expect() (post func(fn func(ctx context.Context)) error) {
+	l.outside++
+	var done atomic.Bool
+	return func(fn func(ctx context.Context)) error {
+		if !done.CompareAndSwap(false, true) {
+			panic("scheduler: expected post made twice")
+		}
+		return l.Post(func(ctx context.Context) {
+			l.outside--
+			if fn != nil {
+				fn(ctx)
+			}
+		})
+	}
+}
+
+// drainPosts moves the posted functions onto the run queue as callbacks.
+func (l *Loop) drainPosts() {
+	if l.npost.Load() == 0 {
+		return
+	}
+	l.mu.Lock()
+	posts := l.posts
+	l.posts = nil
+	l.npost.Store(0)
+	l.mu.Unlock()
+	for _, fn := range posts {
+		l.CallSoon(fn)
+	}
+}
+
+// Stats is a snapshot of a loop's counters.
+type Stats struct {
+	Tasks      int    // started and not ended
+	Runnable   int    // tasks ready to run
+	Parked     int    // tasks waiting
+	Timers     int    // pending timers, Sleep's included
+	FDs        int    // fds registered with the poller
+	FDWaits    int    // tasks parked on an fd
+	Iterations uint64 // loop iterations so far
+	Wakeups    uint64 // wake-ups of the poller by Post and Stop
+}
+
+// Stats returns the loop's counters. Never parks.
+func (l *Loop) Stats() Stats {
+	return Stats{
+		Tasks:      l.alive,
+		Runnable:   l.runnable,
+		Parked:     l.parked,
+		Timers:     l.timers.Len(),
+		FDs:        l.nfds,
+		FDWaits:    l.fdWaits,
+		Iterations: l.iters,
+		Wakeups:    l.wakes.Load(),
+	}
+}
+
+// Now returns the loop's clock: the wall clock, or the virtual one. Never
+// parks.
+func (l *Loop) Now() time.Time { return l.base.Add(time.Duration(l.now())) }
+
+// now is the loop's clock in nanoseconds since base.
+func (l *Loop) now() int64 {
+	if l.virtual {
+		return l.vnow
+	}
+	return int64(time.Since(l.base))
+}
+
+// noCopy lets go vet's copylocks check catch a copied Loop.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}

@@ -1,0 +1,187 @@
+package scheduler
+
+import (
+	"context"
+	"time"
+)
+
+// Park parks the calling task until Wake wakes it (Park returns nil) or ctx is
+// done (Park returns ctx's error; a deadline is kept on the loop's clock).
+// what says what the task waits on, for the deadlock report ("queue.Get",
+// say). A caller that registered the task somewhere before parking takes it
+// out again when Park returns an error, and in a deferred call: a killed task
+// does not return from Park, it unwinds (see Task.Kill). Park fails at once
+// with ErrNoTask, ErrNotCurrent, or ErrKilled when called by a dying task's
+// deferred calls. May park the calling task.
+func Park(ctx context.Context, what string) error {
+	t := taskOf(ctx)
+	if t == nil {
+		return ErrNoTask
+	}
+	return t.park(ctx, what)
+}
+
+// Wake makes a task parked by Park runnable; its Park returns nil. It
+// reports whether the task was parked: waking a task that is not parked (it
+// was woken already, by Wake or by its ctx) does nothing, so a wake-up is
+// never delivered twice and never lost to a task that has stopped waiting.
+// Never parks.
+func (t *Task) Wake() bool { return t.ready(nil) }
+
+// Sleep parks the calling task for d on the loop's clock, or until ctx is
+// done (it then returns ctx's error). Sleep(ctx, 0) (or less) is a yield: the
+// task goes to the back of the run queue and resumes after the tasks and
+// callbacks ready before it. Sleep fails with ErrNoTask when ctx carries no
+// task. May park the calling task.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := taskOf(ctx)
+	if t == nil {
+		return ErrNoTask
+	}
+	if d <= 0 {
+		return t.yield(ctx)
+	}
+	l := t.l
+	l.timers.Push(&t.tm, l.now()+int64(d))
+	t.tm.err = nil
+	return t.park(ctx, "Sleep")
+}
+
+// yield puts the running task at the back of the run queue.
+func (t *Task) yield(ctx context.Context) error {
+	// Budget: with the loop's resume, within 1.5× an iter.Pull round trip
+	// (BenchmarkYieldPingPong). No allocation; the own-context case is one
+	// comparison.
+	l := t.l
+	if t != l.cur {
+		return ErrNotCurrent
+	}
+	if ctx != &t.ctx {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	t.state = StateRunnable
+	l.runnable++
+	l.ready.push(entry{t: t})
+	if _, err := t.f.Switch(l.main, nil); err != nil { // a dying task
+		t.state = StateRunning
+		l.runnable--
+		return err
+	}
+	return nil
+}
+
+// park parks the running task t until ready is called for it. A timer armed
+// in t.tm before the call is part of the park: ready disarms it.
+func (t *Task) park(ctx context.Context, what string) error {
+	l := t.l
+	if t != l.cur || t.killed {
+		t.abort()
+		if t.killed {
+			return ErrKilled
+		}
+		return ErrNotCurrent
+	}
+	if ctx != &t.ctx {
+		if err := t.watch(ctx); err != nil {
+			t.abort()
+			return err
+		}
+	}
+	t.state = StateParked
+	t.what = what
+	t.seq++
+	l.parked++
+	if _, err := t.f.Switch(l.main, nil); err != nil {
+		t.unpark() // cannot happen for a running task: undo the park
+		t.state = StateRunning
+		return err
+	}
+	err := t.wake
+	t.wake = nil
+	return err
+}
+
+// watch arranges for ctx, which is not t's own context, to end t's park: its
+// deadline through t's timer (on the loop's clock, so that it is exact under
+// a virtual clock too), its cancellation through a post.
+func (t *Task) watch(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l := t.l
+	if d, ok := ctx.Deadline(); ok {
+		when := int64(d.Sub(l.base))
+		if when <= l.now() {
+			return context.DeadlineExceeded
+		}
+		if n := &t.tm.node; !n.Queued() || when < n.When() {
+			l.timers.Remove(&t.tm)
+			l.timers.Push(&t.tm, when)
+			t.tm.err = context.DeadlineExceeded
+		}
+	}
+	if ctx.Done() != nil {
+		seq := t.seq + 1 // the park about to begin
+		l.outside++
+		t.stop = context.AfterFunc(ctx, func() {
+			l.Post(func(context.Context) {
+				l.outside--
+				if t.seq == seq && t.state == StateParked {
+					t.ready(ctx.Err())
+				}
+			})
+		})
+	}
+	return nil
+}
+
+// abort undoes what a parking call armed before it found it could not park.
+func (t *Task) abort() {
+	t.l.timers.Remove(&t.tm)
+	if t.list != nil {
+		t.list.remove(t)
+	}
+	if t.fdw != nil {
+		t.l.fdWaits--
+		t.fdw = nil
+	}
+	t.waitFor = nil
+}
+
+// ready ends t's park with err as its result and queues t to run. It reports
+// false, and does nothing, if t is not parked.
+func (t *Task) ready(err error) bool {
+	if t.state != StateParked {
+		return false
+	}
+	t.unpark()
+	t.wake = err
+	t.state = StateRunnable
+	t.l.runnable++
+	t.l.ready.push(entry{t: t})
+	return true
+}
+
+// unpark takes a parked t out of everything it waits in.
+func (t *Task) unpark() {
+	l := t.l
+	l.parked--
+	l.timers.Remove(&t.tm)
+	if t.stop != nil {
+		if t.stop() {
+			l.outside-- // the watch will not post
+		}
+		t.stop = nil
+	}
+	if t.list != nil {
+		t.list.remove(t)
+	}
+	if t.fdw != nil {
+		l.fdWaits--
+		t.fdw = nil
+	}
+	t.waitFor = nil
+	t.what = ""
+}

@@ -1,0 +1,292 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/evergo/evergo/fiber"
+)
+
+// A Task is a function running on its own fiber of a loop, Thread-like: it is
+// started (Go, Spawn, or NewTask and Start), runs until it returns, panics or
+// is killed, and can be joined and killed. Its result is its error; values
+// travel through futures, queues or closures.
+//
+// A Task's methods must be called on its loop (from a task or a callback of
+// that loop), except where stated.
+type Task struct {
+	ctx taskCtx // what fn receives
+	tm  timer   // Sleep's timer and the parking deadline
+
+	// Fixed once started.
+	l    *Loop
+	f    *fiber.Fiber
+	fn   func(ctx context.Context) error
+	name string
+	id   uint64
+
+	// Owned by the loop; change only on it.
+	state  State
+	err    error       // the task's result, once ended
+	killed bool        // Kill was called: its end is ErrKilled
+	wake   error       // what the pending park returns; set by whoever wakes it
+	what   string      // what it waits on, while parked
+	seq    uint64      // parks so far: a stale wake-up (a cancelled watch) checks it
+	stop   func() bool // stops the watch on a foreign ctx's Done, while parked
+
+	// A parked task sits in at most one wait list (a task's joiners, an fd's
+	// waiters): list is that list, prev/next its neighbours there.
+	list    *waitList
+	wprev   *Task
+	wnext   *Task
+	waitFor *Task // the task it joins, for the deadlock report
+	joiners waitList
+	lprev   *Task // the loop's live tasks
+	lnext   *Task
+	fdw     *FD // the fd it waits on, for Stats and the deadlock report
+}
+
+// State is where a task is in its life. Every transition happens on the loop:
+//
+//	StateNew      → StateRunnable  Start (Go and Spawn start at once)
+//	StateNew      → StateEnded     Kill before Start
+//	StateRunnable → StateRunning   the loop resumes it
+//	StateRunning  → StateRunnable  it yields (Sleep(ctx, 0))
+//	StateRunning  → StateParked    it parks (Sleep, Join, a lock, a queue, an fd...)
+//	StateParked   → StateRunnable  Wake, a timer, an fd, a post, or its ctx is done
+//	StateRunning  → StateEnded     its function returned or panicked
+//	any           → StateEnded     Kill, or the loop shutting down
+type State uint8
+
+const (
+	StateNew      State = iota // made by NewTask, not started
+	StateRunnable              // waiting for the loop to resume it
+	StateRunning               // holds the loop's baton
+	StateParked                // waiting for something to wake it
+	StateEnded                 // returned, panicked or killed
+)
+
+func (s State) String() string {
+	switch s {
+	case StateNew:
+		return "new"
+	case StateRunnable:
+		return "runnable"
+	case StateRunning:
+		return "running"
+	case StateParked:
+		return "parked"
+	case StateEnded:
+		return "ended"
+	}
+	return "scheduler.State(" + strconv.Itoa(int(s)) + ")"
+}
+
+// NewTask returns a task that will run fn once started. name appears in
+// deadlock reports and traces; "" names it task-<id>. Never parks.
+func NewTask(name string, fn func(ctx context.Context) error) *Task {
+	t := &Task{fn: fn, name: name}
+	t.ctx.t = t
+	return t
+}
+
+// Go starts fn as a new task on the loop that ctx carries and returns it. The
+// task's context carries ctx's values but not its cancellation: the task lives
+// on when the one that spawned it is killed. It runs once the loop gets to it
+// (FIFO, or by seed). Go fails with ErrNoLoop, ErrNilFunc or ErrClosed.
+// Never parks.
+func Go(ctx context.Context, fn func(ctx context.Context) error) (*Task, error) {
+	return Spawn(ctx, "", fn)
+}
+
+// Spawn is Go with a name for the task ("" names it task-<id>). Never parks.
+func Spawn(ctx context.Context, name string, fn func(ctx context.Context) error) (*Task, error) {
+	t := NewTask(name, fn)
+	if err := t.Start(ctx); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Start schedules a task made by NewTask on the loop that ctx carries. It
+// fails with ErrNoLoop, ErrNilFunc, ErrClosed, or ErrStarted if the task was
+// started or killed before. Never parks.
+func (t *Task) Start(ctx context.Context) error {
+	l := LoopOf(ctx)
+	switch {
+	case l == nil:
+		return ErrNoLoop
+	case t.fn == nil:
+		return ErrNilFunc
+	case t.state != StateNew || t.l != nil:
+		return ErrStarted
+	case l.state == loopEnded:
+		return ErrClosed
+	}
+	return l.start(t, valuesOf(ctx))
+}
+
+// taskMain is every task fiber's function: the first switch into a task's
+// fiber carries the task.
+func taskMain(_ *fiber.Fiber, v any) (any, error) {
+	t := v.(*Task)
+	return nil, t.fn(&t.ctx)
+}
+
+// ID returns the task's number on its loop: 1 for Run's main task, then in
+// start order; 0 before Start. Never parks. Safe to call from any goroutine
+// once the task has started.
+func (t *Task) ID() uint64 { return t.id }
+
+// Name returns the task's name. Never parks.
+func (t *Task) Name() string {
+	if t.name == "" && t.id != 0 {
+		t.name = "task-" + strconv.FormatUint(t.id, 10)
+	}
+	return t.name
+}
+
+// State returns where the task is in its life. Never parks.
+func (t *Task) State() State { return t.state }
+
+// Err returns the task's result once it has ended: what its function
+// returned, a *PanicError if it panicked, ErrKilled if it was killed; nil
+// before. Never parks.
+func (t *Task) Err() error { return t.err }
+
+// Loop returns the loop the task was started on; nil before Start. Never
+// parks.
+func (t *Task) Loop() *Loop { return t.l }
+
+// Context returns the context the task's function receives. Never parks.
+func (t *Task) Context() context.Context { return &t.ctx }
+
+// Join waits until the task has ended and returns its result (see Err). It
+// fails with ErrNotStarted for a task never started, ErrJoinSelf, ErrNoTask
+// when ctx carries no task, ErrWrongLoop, or ctx's error when ctx is done
+// first: the task itself lives on. May park the calling task.
+func (t *Task) Join(ctx context.Context) error {
+	if t.state == StateEnded {
+		return t.err
+	}
+	if t.state == StateNew {
+		return ErrNotStarted
+	}
+	me := taskOf(ctx)
+	switch {
+	case me == nil:
+		return ErrNoTask
+	case me == t:
+		return ErrJoinSelf
+	case me.l != t.l:
+		return ErrWrongLoop
+	}
+	t.joiners.push(me)
+	me.waitFor = t
+	if err := me.park(ctx, "Join"); err != nil {
+		return err // park took me off the list
+	}
+	return t.err
+}
+
+// Kill ends the task. A task never run ends without its function running. A
+// suspended task (parked or runnable) is resumed with a panic of ErrKilled at
+// its suspension point, so that its deferred calls run (a parking call made
+// by them returns ErrKilled at once); its context is cancelled first. Kill
+// returns once the task has ended; its Join returns ErrKilled (joined with a
+// *PanicError if a deferred call panicked). A task killing itself panics with
+// ErrKilled at once. Killing an ended task does nothing.
+//
+// ctx is the caller's: a task's or a callback's of the same loop. Kill fails
+// with ErrNoLoop or ErrWrongLoop. May park the calling task (the killed task
+// runs its deferred calls in the meantime).
+func (t *Task) Kill(ctx context.Context) error {
+	if t.state == StateEnded {
+		return nil
+	}
+	if t.state == StateNew {
+		t.killed = true
+		t.state = StateEnded
+		t.err = ErrKilled
+		t.ctx.cancel()
+		return nil
+	}
+	l := LoopOf(ctx)
+	switch {
+	case l == nil:
+		return ErrNoLoop
+	case l != t.l:
+		return ErrWrongLoop
+	}
+	by := l.main
+	if me := taskOf(ctx); me != nil {
+		if me != l.cur {
+			return ErrNotCurrent
+		}
+		if me.killed && me != t {
+			return ErrKilled // a dying task's deferred calls may not switch
+		}
+		by = me.f
+	} else if l.cur != nil {
+		return ErrNotCurrent
+	}
+	return l.kill(t, by)
+}
+
+// kill ends t on behalf of the fiber by, which holds the baton.
+func (l *Loop) kill(t *Task, by *fiber.Fiber) error {
+	t.killed = true
+	if t == l.cur { // killing itself
+		t.ctx.cancel()
+		panic(ErrKilled)
+	}
+	if t.state == StateParked {
+		t.unpark()
+	} else if t.state == StateRunnable {
+		l.runnable-- // its entry in the run queue goes stale
+	}
+	t.state = StateRunning
+	t.ctx.cancel()
+	prev := l.cur
+	l.cur = t
+	err := by.Kill(t.f)
+	l.cur = prev
+	if err != nil {
+		err = errors.Join(ErrKilled, err) // a deferred call panicked
+	} else {
+		err = ErrKilled
+	}
+	if t.state != StateEnded {
+		l.finish(t, err)
+	}
+	return nil
+}
+
+// waitList is a FIFO of parked tasks, linked through the tasks themselves:
+// a parked task waits on one thing at a time.
+type waitList struct{ head, tail *Task }
+
+func (w *waitList) push(t *Task) {
+	t.list, t.wprev, t.wnext = w, w.tail, nil
+	if w.tail == nil {
+		w.head = t
+	} else {
+		w.tail.wnext = t
+	}
+	w.tail = t
+}
+
+func (w *waitList) remove(t *Task) {
+	if t.wprev == nil {
+		w.head = t.wnext
+	} else {
+		t.wprev.wnext = t.wnext
+	}
+	if t.wnext == nil {
+		w.tail = t.wprev
+	} else {
+		t.wnext.wprev = t.wprev
+	}
+	t.list, t.wprev, t.wnext = nil, nil, nil
+}

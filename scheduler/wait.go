@@ -1,0 +1,66 @@
+package scheduler
+
+import (
+	"time"
+)
+
+// wait is the last step of an iteration: wait in the poller for the next
+// timer, an fd or a post, or not at all when something is ready. It never
+// wakes on a fixed tick. untilDone is Run's mode, where a loop in which
+// nothing can happen any more is a deadlock; RunForever waits for Stop.
+func (l *Loop) wait(untilDone bool) error {
+	timeout := time.Duration(-1) // forever
+	switch {
+	case l.ready.n > 0 || l.npost.Load() > 0:
+		timeout = 0
+	case l.timers.Len() > 0:
+		tm, _ := l.timers.Min()
+		next := tm.node.When()
+		if l.virtual {
+			if l.fdWaits == 0 && l.outside == 0 && l.npost.Load() == 0 {
+				l.vnow = max(l.vnow, next) // nothing else can happen first
+				return nil
+			}
+			timeout = time.Duration(next - l.vnow)
+		} else {
+			timeout = time.Duration(next - l.now())
+		}
+		timeout = max(timeout, 0)
+	case untilDone && l.fdWaits == 0 && l.outside == 0 && l.npost.Load() == 0 &&
+		l.sigs.n == 0:
+		return l.deadlock()
+	}
+	if timeout == 0 && l.nfds == 0 && l.npost.Load() == 0 {
+		return nil // nothing the poller could report: spare the syscall
+	}
+	events, _, err := l.poller.Wait(timeout)
+	if err != nil {
+		return err
+	}
+	for _, ev := range events {
+		l.fdEvent(int(ev.FD), ev.Tag, ev.Events)
+	}
+	woke := len(events) > 0 || l.npost.Load() > 0
+	l.drainPosts()
+	if l.virtual && timeout > 0 && !woke {
+		l.vnow += int64(timeout) // the wait ran its course on the virtual clock too
+	}
+	return nil
+}
+
+// deadlock reports the loop's live tasks: every one of them waits, and
+// nothing left can wake any of them.
+func (l *Loop) deadlock() error {
+	if err := l.runCtx.Err(); err != nil {
+		return err // cancelled by a task: the news is on its way as a post
+	}
+	e := &DeadlockError{}
+	for t := l.live; t != nil; t = t.lnext {
+		what := t.what
+		if t.waitFor != nil {
+			what += " task " + itoa(t.waitFor.id) + " " + quote(t.waitFor.Name())
+		}
+		e.Tasks = append(e.Tasks, Blocked{ID: t.id, Name: t.Name(), What: what})
+	}
+	return e
+}
