@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -49,11 +50,18 @@ type taskCtx struct {
 	t      *Task
 	parent context.Context // values only
 
+	// cancel stores err and then loads used; Done and AfterFunc store used
+	// and then load err, under mu: so cancel takes mu only when one of them
+	// may have run, and neither misses the cancellation.
+	err    atomic.Pointer[error] // context.Canceled once cancelled
+	used   atomic.Bool           // Done or AfterFunc was called
 	mu     sync.Mutex
 	done   chan struct{} // made on first Done; closed by cancel
-	err    error         // context.Canceled once cancelled
+	closed bool          // done is closed
 	afters []*afterFunc  // registered by AfterFunc, run by cancel
 }
+
+var errCanceled = context.Canceled
 
 type afterFunc struct {
 	f    func()
@@ -67,17 +75,20 @@ func (c *taskCtx) Done() <-chan struct{} {
 	defer c.mu.Unlock()
 	if c.done == nil {
 		c.done = make(chan struct{})
-		if c.err != nil {
-			close(c.done)
-		}
+		c.used.Store(true)
+	}
+	if !c.closed && c.err.Load() != nil {
+		close(c.done)
+		c.closed = true
 	}
 	return c.done
 }
 
 func (c *taskCtx) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
+	if p := c.err.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 func (c *taskCtx) Value(key any) any {
@@ -99,7 +110,8 @@ func (c *taskCtx) String() string { return "scheduler.taskContext(" + c.t.Name()
 func (c *taskCtx) AfterFunc(f func()) (stop func() bool) {
 	a := &afterFunc{f: f}
 	c.mu.Lock()
-	if c.err != nil {
+	c.used.Store(true)
+	if c.err.Load() != nil {
 		c.mu.Unlock()
 		go f() // already cancelled: as package context does, run it at once
 		return func() bool { return false }
@@ -109,7 +121,7 @@ func (c *taskCtx) AfterFunc(f func()) (stop func() bool) {
 	return func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		if a.stop || c.err != nil {
+		if a.stop || c.err.Load() != nil {
 			return false
 		}
 		a.stop = true
@@ -120,14 +132,13 @@ func (c *taskCtx) AfterFunc(f func()) (stop func() bool) {
 // cancel marks the context cancelled and runs the registered functions, in
 // registration order. It runs on the loop.
 func (c *taskCtx) cancel() {
-	c.mu.Lock()
-	if c.err != nil {
-		c.mu.Unlock()
-		return
+	if !c.err.CompareAndSwap(nil, &errCanceled) || !c.used.Load() {
+		return // cancelled before, or nobody looked: no lock needed
 	}
-	c.err = context.Canceled
-	if c.done != nil {
+	c.mu.Lock()
+	if c.done != nil && !c.closed {
 		close(c.done)
+		c.closed = true
 	}
 	afters := c.afters
 	c.afters = nil

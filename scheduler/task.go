@@ -28,12 +28,15 @@ type Task struct {
 
 	// Owned by the loop; change only on it.
 	state  State
-	err    error       // the task's result, once ended
-	killed bool        // Kill was called: its end is ErrKilled
-	wake   error       // what the pending park returns; set by whoever wakes it
-	what   string      // what it waits on, while parked
-	seq    uint64      // parks so far: a stale wake-up (a cancelled watch) checks it
-	stop   func() bool // stops the watch on a foreign ctx's Done, while parked
+	err    error // the task's result, once ended
+	killed bool  // Kill was called: its end is ErrKilled
+	// borrowed: a joiner resumed it directly and is its fiber's parent for
+	// this run (see joinNext); its next switch to the loop gives it back.
+	borrowed bool
+	wake     error       // what the pending park returns; set by whoever wakes it
+	what     string      // what it waits on, while parked
+	seq      uint64      // parks so far: a stale wake-up (a cancelled watch) checks it
+	stop     func() bool // stops the watch on a foreign ctx's Done, while parked
 
 	// A parked task sits in at most one wait list (a task's joiners, an fd's
 	// waiters): list is that list, prev/next its neighbours there.
@@ -184,9 +187,69 @@ func (t *Task) Join(ctx context.Context) error {
 	}
 	t.joiners.push(me)
 	me.waitFor = t
+	l := t.l
+	if ctx == &me.ctx && me == l.cur && !me.killed && !me.borrowed &&
+		l.ready.n == 1 && l.ready.buf[l.ready.head].t == t {
+		return me.joinNext(t)
+	}
 	if err := me.park(ctx, "Join"); err != nil {
 		return err // park took me off the list
 	}
+	return t.err
+}
+
+// joinNext is Join of the task t that the loop would run next anyway, the
+// only one ready: me parks, and instead of handing the baton to the loop,
+// which would resume t, it resumes t itself. If t ends on this run, its end
+// comes straight back to me (t's fiber is borrowed: me is its parent for the
+// run), and me goes on if nothing else became ready in the meantime, as it
+// would through the loop: two coroutine switches instead of four, and the
+// same order. If t parks or yields instead, it gives its fiber back to the
+// loop first (a borrowed task's switch to the loop goes through me's
+// goroutine, which hands it on), and me waits as any joiner.
+func (me *Task) joinNext(t *Task) error {
+	l := me.l
+	me.state = StateParked
+	me.what = "Join"
+	me.seq++
+	l.parked++
+	l.ready.pop()
+	l.runnable--
+	t.state = StateRunning
+	l.cur = t
+	if l.trace != nil {
+		*l.trace = append(*l.trace, t.id)
+	}
+	t.f.SetParent(me.f) // cannot fail: me runs, t is suspended, main is their ancestor
+	t.borrowed = true
+	_, err := me.f.Switch(t.f, t)
+	if me.state != StateParked {
+		// t gave its fiber back and the loop resumed me later: a park's end.
+		err := me.wake
+		me.wake = nil
+		if err != nil {
+			return err
+		}
+		return t.err
+	}
+	// t ended on this run, into me.
+	t.borrowed = false
+	l.finish(t, err) // makes me runnable
+	if l.ready.n == 1 && l.ready.buf[l.ready.head].t == me {
+		l.ready.pop() // nothing else became ready: go on, as the loop would
+		l.runnable--
+		me.state = StateRunning
+		l.cur = me
+		if l.trace != nil {
+			*l.trace = append(*l.trace, me.id)
+		}
+	} else {
+		l.cur = nil
+		if _, err := me.f.Switch(l.main, nil); err != nil {
+			panic("scheduler: internal error: " + err.Error())
+		}
+	}
+	me.wake = nil
 	return t.err
 }
 
