@@ -235,7 +235,7 @@ func (l *Loop) runReady() {
 	// a frame the switch would have to return through. No allocation, no
 	// clock reads.
 	for n := l.ready.n; ; n-- {
-		if n == 0 {
+		if n <= 0 || l.ready.n == 0 { // (a joiner may take its task from the queue)
 			// The round is over. Go on only if nothing else could need the
 			// loop: no timer, no fd, no post.
 			if l.ready.n == 0 || l.timers.Len() > 0 || l.nfds > 0 || l.npost.Load() > 0 {

@@ -1,0 +1,119 @@
+// Package scheduler is evergo's loop: it runs tasks (functions on fibers of
+// package fiber) and callbacks one at a time on one goroutine, and between
+// them waits for timers, file descriptors and posts from other goroutines.
+// It is Evergreen's EventLoop and Task, rebuilt for Go.
+//
+//	err := scheduler.Run(ctx, func(ctx context.Context) error {
+//		t, err := scheduler.Spawn(ctx, "worker", work)
+//		if err != nil {
+//			return err
+//		}
+//		return t.Join(ctx)
+//	})
+//
+// Tasks are Thread-like: Go or Spawn (or NewTask and Start) starts one, Join
+// waits for its end, Kill ends it, and its error is its result. Values travel
+// through closures, queues and futures. Run returns once its main task and
+// every task started on the loop have ended; RunForever runs until Stop.
+// Several loops may run at once in one process, each on its own goroutine;
+// they share nothing.
+//
+// # Switch points
+//
+// A task keeps the loop until it reaches a switch point: a call that may
+// park it. Between two switch points nothing else on the loop runs, so the
+// tasks of a loop share memory without locks. Every function here says
+// "May park the calling task." or "Never parks.", and the set is fixed: a
+// function that may park counts as a switch point even when it returns at
+// once. The switch points of this package are Sleep (Sleep(ctx, 0) is a
+// yield: the task goes to the back of the run queue), Park, Task.Join,
+// Task.Kill (the killed task's deferred calls run before it returns) and
+// FD.Wait. Go, Spawn, Start, CallSoon, CallLater, CallAt, Post, Wake and the
+// accessors never park.
+//
+// # Calling context
+//
+// Nothing here is goroutine-safe except where stated. A loop, its tasks, its
+// handles and its fds belong to the goroutine running the loop: call their
+// methods from a task or a callback of that loop. Exactly one way in from
+// other goroutines: Loop.Post (with Loop.Expect for a post the loop should
+// wait for), which is safe to call from any goroutine; so are Loop.Stop and a
+// task context's Done, Err and Value.
+//
+// The ctx handed to a task carries the task and its loop; every call that
+// may park finds them there, and returns ErrNoTask when ctx carries no task
+// (a plain context, or a callback's: callbacks run on the loop but are not
+// tasks, and may not park). A task's context carries the values of the
+// context it was started from, not its cancellation: a task lives on when
+// the task that started it is killed. It is cancelled when the task ends or
+// is killed. Cancelling Run's context stops the loop. A ctx deadline given
+// to a parking call is its timeout; the deadline is kept on the loop's clock.
+// Under WithVirtualClock, deadlines built with context.WithTimeout count from
+// the wall clock, which the virtual clock does not follow: compute them from
+// Now(ctx) with context.WithDeadline instead.
+//
+// Callbacks registered by CallSoon, CallLater, CallAt, Post and
+// AddSignalHandler run on the loop's own goroutine, not in a task. If
+// registering a callback returns an error, the callback will never be
+// called.
+//
+// # Errors and panics
+//
+// Sentinel errors are for branching: ErrNoTask, ErrKilled, ErrDeadlock,
+// ErrStopped, ErrClosed and the rest; a context's error is returned
+// unchanged. A task's panic is recovered with its stack as a *PanicError,
+// which Join returns; the loop and the other tasks go on. A callback's panic
+// ends the loop, and Run returns it (nobody else waits for a callback).
+//
+// Kill is greenlet's GreenletExit: the killed task's suspension point panics
+// with ErrKilled, its deferred calls run (a parking call made by them
+// returns ErrKilled at once), and Join returns ErrKilled. When a loop ends
+// early (Stop, a cancelled Run context, a deadlock, a panicking callback), it
+// kills the tasks still alive, oldest first: when Run returns, every
+// goroutine the loop started has exited.
+//
+// When every task waits on something that nothing left in the loop can
+// deliver (no task or callback is ready, no timer is pending, no task waits
+// on an fd, no post is expected and no signal handler is registered), Run
+// returns a *DeadlockError that names each task and what it waits on, as
+// gevent's "this operation would block forever" does, with the culprits
+// named. A post that nobody announced with Expect does not count: a loop
+// that waits for one should be told.
+//
+// # Determinism
+//
+// The loop alone decides what runs next, so the order is reproducible. By
+// default it is FIFO: tasks and callbacks run in the order they became
+// ready, timers due at the same time in the order they were set. With
+// WithSeed(n) the loop picks among the ready ones pseudo-randomly from n:
+// the same program with the same seed runs in the same order every time, at
+// any GOMAXPROCS, and running a test under many seeds explores many
+// interleavings (package schedtest does that and prints the one command that
+// replays a failure). Nothing in the scheduling path reads map order or,
+// under WithVirtualClock, the wall clock. WithVirtualClock makes time stand
+// still while anything can run and jump to the next timer when nothing can,
+// so an hour of sleeps takes no wall time. WithTrace records the ids of the
+// tasks the loop resumes, in order, for comparing schedules.
+//
+// Posts and fd readiness come from outside and arrive when they arrive:
+// a program that uses them is deterministic only up to their timing.
+//
+// # One loop iteration
+//
+//  1. Stop if Stop was called, Run's context was cancelled or a callback
+//     panicked; in Run, also once no task is left.
+//  2. Run the timers that are due: each callback becomes ready, each task
+//     sleeping or waiting with a deadline becomes runnable, earliest first.
+//  3. Take in the posts that arrived: each becomes a ready callback.
+//  4. Run the tasks and callbacks that were ready when this step began, each
+//     until its next switch point, in FIFO order (or by seed). What becomes
+//     ready meanwhile waits for the next iteration, so that timers, fds and
+//     posts get their turn; when there are none (no timer, no registered fd,
+//     no post), the step goes on with it instead.
+//  5. Wait in the poller: not at all if something is ready; until the next
+//     timer if there is one (or, on a virtual clock with nothing else to
+//     wait for, jump to it); forever otherwise, woken by an fd or a post.
+//     The loop never wakes on a fixed tick. When nothing at all can happen
+//     any more, Run reports the deadlock.
+//  6. Make the tasks whose fds became ready runnable.
+package scheduler
