@@ -74,15 +74,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 	if d <= 0 {
 		t.giveBack()
-		t.state = StateRunnable
-		l.runnable++
-		l.ready.push(entry{t: t})
-		if _, err := t.f.Switch(l.main, nil); err != nil { // a dying task
-			t.state = StateRunning
-			l.runnable--
-			return err
-		}
-		return nil
+		return Sleep(&t.ctx, 0) // the fast path, now that it applies
 	}
 	l.timers.Push(&t.tm, l.now()+int64(d))
 	t.tm.err = nil
