@@ -96,6 +96,9 @@ func (p *FD) Wait(ctx context.Context, mode Mode) error {
 	if mode != Read && mode != Write {
 		panic("scheduler: FD.Wait with mode " + mode.String())
 	}
+	if t != t.l.cur || t.killed {
+		return t.refuse()
+	}
 	if p.closed {
 		return net.ErrClosed
 	}
@@ -134,6 +137,10 @@ func (p *FD) SetDeadline(mode Mode, t time.Time) {
 		p.dl[m-1] = when
 		for w := p.waiters[m-1].head; w != nil; {
 			next := w.wnext
+			if w.tm.node.Queued() && w.tm.err != os.ErrDeadlineExceeded {
+				w = next // its context's deadline: left alone
+				continue
+			}
 			l.timers.Remove(&w.tm)
 			switch {
 			case when == 0:

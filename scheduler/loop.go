@@ -238,7 +238,7 @@ func (l *Loop) runReady() {
 		if n <= 0 || l.ready.n == 0 { // (a joiner may take its task from the queue)
 			// The round is over. Go on only if nothing else could need the
 			// loop: no timer, no fd, no post.
-			if l.ready.n == 0 || l.timers.Len() > 0 || l.nfds > 0 || l.npost.Load() > 0 {
+			if l.ready.n == 0 || !l.quiet() {
 				return
 			}
 			n = l.ready.n
@@ -260,10 +260,13 @@ func (l *Loop) runReady() {
 				*l.trace = append(*l.trace, t.id)
 			}
 			_, err := l.main.Switch(t.f, t)
-			l.cur = nil
-			if t.state == StateRunning { // its function ended: the end came to main
-				l.finish(t, err)
+			// The task whose end came to main, if one ended: t, or the task
+			// t resumed directly (see joinNext) if t was killed meanwhile.
+			if ended := l.cur; ended != nil && ended.state == StateRunning {
+				l.cur = nil
+				l.finish(ended, err)
 			}
+			l.cur = nil
 		} else if e.h.state == handleReady {
 			l.callback(e.h)
 		}
@@ -271,6 +274,14 @@ func (l *Loop) runReady() {
 			return
 		}
 	}
+}
+
+// quiet reports that nothing but the run queue needs the loop now: no timer,
+// no fd, no post, no stop. A task may then hand the baton on directly (see
+// joinNext) without starving anything.
+func (l *Loop) quiet() bool {
+	return l.timers.Len() == 0 && l.nfds == 0 && l.npost.Load() == 0 &&
+		l.stop.Load() == nil && l.err == nil
 }
 
 // start schedules a new task.
@@ -281,6 +292,9 @@ func (l *Loop) start(t *Task, values context.Context) error {
 	}
 	l.ids++
 	t.l, t.f, t.id = l, f, l.ids
+	if t.name == "" {
+		t.name = "task-" + itoa(t.id)
+	}
 	t.ctx.parent = values
 	t.tm.t = t
 	t.state = StateRunnable

@@ -18,15 +18,25 @@ func Park(ctx context.Context, what string) error {
 	if t == nil {
 		return ErrNoTask
 	}
+	if t != t.l.cur || t.killed {
+		return t.refuse()
+	}
+	t.wakeable = true
 	return t.park(ctx, what)
 }
 
 // Wake makes a task parked by Park runnable; its Park returns nil. It
-// reports whether the task was parked: waking a task that is not parked (it
+// reports whether the task was parked by Park: tasks parked by Sleep, Join
+// or FD.Wait are not woken. Waking a task that is not parked (it
 // was woken already, by Wake or by its ctx) does nothing, so a wake-up is
 // never delivered twice and never lost to a task that has stopped waiting.
 // Never parks.
-func (t *Task) Wake() bool { return t.ready(nil) }
+func (t *Task) Wake() bool {
+	if !t.wakeable || t.state != StateParked {
+		return false
+	}
+	return t.ready(nil)
+}
 
 // Sleep parks the calling task for d on the loop's clock, or until ctx is
 // done (it then returns ctx's error). Sleep(ctx, 0) (or less) is a yield: the
@@ -76,6 +86,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 		t.giveBack()
 		return Sleep(&t.ctx, 0) // the fast path, now that it applies
 	}
+	if t.killed {
+		return ErrKilled
+	}
 	l.timers.Push(&t.tm, l.now()+int64(d))
 	t.tm.err = nil
 	return t.park(ctx, "Sleep")
@@ -86,11 +99,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 func (t *Task) park(ctx context.Context, what string) error {
 	l := t.l
 	if t != l.cur || t.killed {
-		t.abort()
-		if t.killed {
-			return ErrKilled
-		}
-		return ErrNotCurrent
+		return t.refuse() // callers check first: nothing was registered
 	}
 	if ctx != &t.ctx {
 		if err := t.watch(ctx); err != nil {
@@ -156,6 +165,15 @@ func (t *Task) watch(ctx context.Context) error {
 	return nil
 }
 
+// refuse is the error of a parking call that t may not make: t is not the
+// running task, or it is dying.
+func (t *Task) refuse() error {
+	if t.killed && t == t.l.cur {
+		return ErrKilled
+	}
+	return ErrNotCurrent
+}
+
 // abort undoes what a parking call armed before it found it could not park.
 func (t *Task) abort() {
 	t.l.timers.Remove(&t.tm)
@@ -167,6 +185,7 @@ func (t *Task) abort() {
 		t.fdw = nil
 	}
 	t.waitFor = nil
+	t.wakeable = false
 }
 
 // ready ends t's park with err as its result and queues t to run. It reports
@@ -203,4 +222,5 @@ func (t *Task) unpark() {
 	}
 	t.waitFor = nil
 	t.what = ""
+	t.wakeable = false
 }

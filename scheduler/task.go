@@ -33,6 +33,7 @@ type Task struct {
 	// borrowed: a joiner resumed it directly and is its fiber's parent for
 	// this run (see joinNext); its next switch to the loop gives it back.
 	borrowed bool
+	wakeable bool // parked by Park: Wake may end the park
 	wake     error       // what the pending park returns; set by whoever wakes it
 	what     string      // what it waits on, while parked
 	seq      uint64      // parks so far: a stale wake-up (a cancelled watch) checks it
@@ -143,12 +144,7 @@ func taskMain(_ *fiber.Fiber, v any) (any, error) {
 func (t *Task) ID() uint64 { return t.id }
 
 // Name returns the task's name. Never parks.
-func (t *Task) Name() string {
-	if t.name == "" && t.id != 0 {
-		t.name = "task-" + strconv.FormatUint(t.id, 10)
-	}
-	return t.name
-}
+func (t *Task) Name() string { return t.name }
 
 // State returns where the task is in its life. Never parks.
 func (t *Task) State() State { return t.state }
@@ -184,18 +180,20 @@ func (t *Task) Join(ctx context.Context) error {
 		return ErrJoinSelf
 	case me.l != t.l:
 		return ErrWrongLoop
+	case me != me.l.cur || me.killed:
+		return me.refuse()
 	}
 	t.joiners.push(me)
 	me.waitFor = t
 	l := t.l
-	if ctx == &me.ctx && me == l.cur && !me.killed && !me.borrowed &&
+	if ctx == &me.ctx && !me.borrowed && l.quiet() &&
 		l.ready.n == 1 && l.ready.buf[l.ready.head].t == t {
 		return me.joinNext(t)
 	}
 	if err := me.park(ctx, "Join"); err != nil {
 		return err // park took me off the list
 	}
-	return t.err
+	return t.err // only t's end wakes a joiner without an error
 }
 
 // joinNext is Join of the task t that the loop would run next anyway, the
@@ -223,7 +221,7 @@ func (me *Task) joinNext(t *Task) error {
 	t.f.SetParent(me.f) // cannot fail: me runs, t is suspended, main is their ancestor
 	t.borrowed = true
 	_, err := me.f.Switch(t.f, t)
-	if me.state != StateParked {
+	if !t.borrowed || t.state != StateRunning {
 		// t gave its fiber back and the loop resumed me later: a park's end.
 		err := me.wake
 		me.wake = nil
@@ -235,7 +233,7 @@ func (me *Task) joinNext(t *Task) error {
 	// t ended on this run, into me.
 	t.borrowed = false
 	l.finish(t, err) // makes me runnable
-	if l.ready.n == 1 && l.ready.buf[l.ready.head].t == me {
+	if l.quiet() && l.ready.n == 1 && l.ready.buf[l.ready.head].t == me {
 		l.ready.pop() // nothing else became ready: go on, as the loop would
 		l.runnable--
 		me.state = StateRunning
