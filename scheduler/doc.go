@@ -47,10 +47,15 @@
 // context it was started from, not its cancellation: a task lives on when
 // the task that started it is killed. It is cancelled when the task ends or
 // is killed. Cancelling Run's context stops the loop. A ctx deadline given
-// to a parking call is its timeout; the deadline is kept on the loop's clock.
-// Under WithVirtualClock, deadlines built with context.WithTimeout count from
-// the wall clock, which the virtual clock does not follow: compute them from
-// Now(ctx) with context.WithDeadline instead.
+// to a parking call is its timeout, kept on the loop's clock.
+//
+// Contexts derived with package context (WithCancel, WithTimeout) are not
+// the loop's: their cancellation reaches a parked task through a goroutine
+// and a post, on time but not in a reproducible order, and their deadlines
+// are wall-clock times, which a virtual clock does not follow. A task parked
+// on such a context keeps Run from reporting a deadlock. For deterministic
+// programs, and under WithVirtualClock, time things with Sleep, timers and
+// FD deadlines, and end waits by Kill.
 //
 // Callbacks registered by CallSoon, CallLater, CallAt, Post and
 // AddSignalHandler run on the loop's own goroutine, not in a task. If
@@ -115,5 +120,7 @@
 //     wait for, jump to it); forever otherwise, woken by an fd or a post.
 //     The loop never wakes on a fixed tick. When nothing at all can happen
 //     any more, Run reports the deadlock.
-//  6. Make the tasks whose fds became ready runnable.
+//  6. Make the tasks whose fds became ready runnable, and take in the posts
+//     that woke the loop: they run in the next iteration, ahead of the
+//     timers that come due by then.
 package scheduler

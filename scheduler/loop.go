@@ -48,10 +48,12 @@ type Loop struct {
 	ids      uint64 // last task id handed out
 	mainTask *Task
 	poller   *poll.Poller
-	fds      []*FD // registered fds by number
-	nfds     int   // len of fds that is non-nil
-	fdWaits  int   // tasks parked on an fd
-	outside  int   // wake-ups expected from other goroutines (Expect, foreign ctx watches)
+	fds      []*FD          // registered fds by number
+	nfds     int            // len of fds that is non-nil
+	fdWaits  int            // tasks parked on an fd
+	outside  int            // posts announced by Expect and not arrived yet
+	watches  int            // parked tasks watching a context the loop does not own
+	afters   sync.WaitGroup // context.AfterFunc functions that may still run
 	sigs     sigTable
 	iters    uint64
 	err      error // why the loop is ending, if not because its tasks did
@@ -193,8 +195,16 @@ func (l *Loop) begin(ctx context.Context) error {
 
 // run is the loop: it returns why it stopped.
 func (l *Loop) run(ctx context.Context, untilDone bool) error {
-	stop := context.AfterFunc(ctx, func() { l.stopWith(ctx.Err()) })
-	defer stop()
+	l.afters.Add(1)
+	stop := context.AfterFunc(ctx, func() {
+		defer l.afters.Done()
+		l.stopWith(ctx.Err())
+	})
+	defer func() {
+		if stop() {
+			l.afters.Done()
+		}
+	}()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -364,6 +374,7 @@ func (l *Loop) end(err error) error {
 	l.posts = nil
 	perr := l.poller.Close()
 	l.mu.Unlock()
+	l.afters.Wait() // no context.AfterFunc goroutine outlives Run
 	l.state = loopEnded
 	l.ready = runq{}
 	l.timers = timerheap.Heap[*timer]{}

@@ -152,10 +152,12 @@ func (t *Task) watch(ctx context.Context) error {
 	}
 	if ctx.Done() != nil {
 		seq := t.seq + 1 // the park about to begin
-		l.outside++
+		l.watches++
+		l.afters.Add(1)
 		t.stop = context.AfterFunc(ctx, func() {
+			defer l.afters.Done()
 			l.Post(func(context.Context) {
-				l.outside--
+				l.watches--
 				if t.seq == seq && t.state == StateParked {
 					t.ready(ctx.Err())
 				}
@@ -209,7 +211,8 @@ func (t *Task) unpark() {
 	l.timers.Remove(&t.tm)
 	if t.stop != nil {
 		if t.stop() {
-			l.outside-- // the watch will not post
+			l.watches-- // the watch will not post
+			l.afters.Done()
 		}
 		t.stop = nil
 	}

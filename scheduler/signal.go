@@ -58,8 +58,9 @@ func (l *Loop) AddSignalHandler(sig os.Signal, fn func(ctx context.Context, sig 
 }
 
 // Remove unregisters the handler and reports whether it was registered. Once
-// the last handler of a signal is removed, the signal gets Go's default
-// handling again. Must be called on the loop. Never parks.
+// the loop's last handler is removed, its signals get Go's default handling
+// again; until then, a signal whose handlers are all removed is caught and
+// ignored. Must be called on the loop. Never parks.
 func (h *SignalHandler) Remove() bool {
 	s := &h.l.sigs
 	hs := s.handlers[h.sig]
@@ -76,14 +77,11 @@ func (h *SignalHandler) Remove() bool {
 		delete(s.handlers, h.sig)
 		if s.n == 0 {
 			s.closeAll()
-			return true
 		}
-		// Unsubscribe c from this signal only: signal.Reset would reset it
-		// for every channel of the process, other loops' included.
-		signal.Stop(s.c)
-		for _, hs := range s.handlers {
-			signal.Notify(s.c, hs[0].sig)
-		}
+		// Otherwise the signal stays caught (and ignored) until the loop's
+		// last handler goes: os/signal cannot unsubscribe one channel from
+		// one signal, and resubscribing would leave a window in which the
+		// other signals get their default handling.
 		return true
 	}
 	return false

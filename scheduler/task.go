@@ -33,7 +33,7 @@ type Task struct {
 	// borrowed: a joiner resumed it directly and is its fiber's parent for
 	// this run (see joinNext); its next switch to the loop gives it back.
 	borrowed bool
-	wakeable bool // parked by Park: Wake may end the park
+	wakeable bool        // parked by Park: Wake may end the park
 	wake     error       // what the pending park returns; set by whoever wakes it
 	what     string      // what it waits on, while parked
 	seq      uint64      // parks so far: a stale wake-up (a cancelled watch) checks it

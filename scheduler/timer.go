@@ -89,9 +89,12 @@ func (h *Handle) Cancel() bool {
 	return true
 }
 
-// When returns the time the callback is due on the loop's clock (for CallSoon,
-// the time it was scheduled). Never parks.
+// When returns the time a CallLater or CallAt callback is due on the loop's
+// clock; the zero Time for CallSoon's. Never parks.
 func (h *Handle) When() time.Time {
+	if h.tm.h == nil {
+		return time.Time{}
+	}
 	return h.l.base.Add(time.Duration(h.tm.node.When()))
 }
 

@@ -26,24 +26,28 @@ func (l *Loop) wait(untilDone bool) error {
 			timeout = time.Duration(next - l.now())
 		}
 		timeout = max(timeout, 0)
-	case untilDone && l.fdWaits == 0 && l.outside == 0 && l.npost.Load() == 0 &&
-		l.sigs.n == 0:
+	case untilDone && l.fdWaits == 0 && l.outside == 0 && l.watches == 0 &&
+		l.npost.Load() == 0 && l.sigs.n == 0:
 		return l.deadlock()
 	}
 	if timeout == 0 && l.nfds == 0 && l.npost.Load() == 0 {
 		return nil // nothing the poller could report: spare the syscall
 	}
-	events, _, err := l.poller.Wait(timeout)
+	var start time.Time
+	if l.virtual && timeout > 0 {
+		start = time.Now() // only fds or posts are waited for: wall time runs
+	}
+	events, woken, err := l.poller.Wait(timeout)
 	if err != nil {
 		return err
 	}
 	for _, ev := range events {
 		l.fdEvent(int(ev.FD), ev.Tag, ev.Events)
 	}
-	woke := len(events) > 0 || l.npost.Load() > 0
+	woke := len(events) > 0 || woken || l.npost.Load() > 0
 	l.drainPosts()
-	if l.virtual && timeout > 0 && !woke {
-		l.vnow += int64(timeout) // the wait ran its course on the virtual clock too
+	if l.virtual && timeout > 0 && !woke && time.Since(start) >= timeout {
+		l.vnow += int64(timeout) // the wait ran its course: so does the virtual clock
 	}
 	return nil
 }
