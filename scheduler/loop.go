@@ -302,9 +302,6 @@ func (l *Loop) start(t *Task, values context.Context) error {
 	}
 	l.ids++
 	t.l, t.f, t.id = l, f, l.ids
-	if t.name == "" {
-		t.name = "task-" + itoa(t.id)
-	}
 	t.ctx.parent = values
 	t.tm.t = t
 	t.state = StateRunnable

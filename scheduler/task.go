@@ -144,7 +144,12 @@ func taskMain(_ *fiber.Fiber, v any) (any, error) {
 func (t *Task) ID() uint64 { return t.id }
 
 // Name returns the task's name. Never parks.
-func (t *Task) Name() string { return t.name }
+func (t *Task) Name() string {
+	if t.name == "" && t.id != 0 {
+		return "task-" + itoa(t.id) // made each time: Name may run on any goroutine (ctx.String)
+	}
+	return t.name
+}
 
 // State returns where the task is in its life. Never parks.
 func (t *Task) State() State { return t.state }
