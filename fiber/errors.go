@@ -40,6 +40,9 @@ var (
 	// ErrNilThrow: Throw was given a nil error.
 	ErrNilThrow = errors.New("fiber: Throw of a nil error")
 
+	// ErrAlive: Reuse was given a fiber that has not ended.
+	ErrAlive = errors.New("fiber: fiber has not ended")
+
 	// ErrKilled is the panic value that unwinds a fiber being killed (greenlet's
 	// GreenletExit). A killed fiber that recovers it cannot switch any more:
 	// Switch, Throw and Kill called from it return ErrKilled.

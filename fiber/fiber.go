@@ -118,6 +118,34 @@ func (g *Group) New(fn Func, parent *Fiber) (*Fiber, error) {
 	return &Fiber{g: g, fn: fn, parent: parent}, nil
 }
 
+// Reuse makes f, an ended fiber of the group, an unstarted fiber again that
+// will run fn, with parent as its parent (nil means main), as New would
+// make one, without allocating. Use it only for a fiber nothing else refers
+// to any more (a pool of fibers kept by their owner): to whoever kept the
+// *Fiber from its previous run, it comes back to life. Reuse fails as New
+// does, and with ErrForeign for a fiber of another group and ErrAlive for a
+// fiber that has not ended. Never parks.
+func (g *Group) Reuse(f *Fiber, fn Func, parent *Fiber) error {
+	g.init()
+	if parent == nil {
+		parent = &g.main
+	}
+	switch {
+	case g.closed:
+		return ErrClosed
+	case fn == nil:
+		return ErrNilFunc
+	case f.g != g || parent.g != g:
+		return ErrForeign
+	case f.state != ended || f == &g.main:
+		return ErrAlive
+	case !parent.Alive():
+		return ErrDead
+	}
+	*f = Fiber{g: g, fn: fn, parent: parent}
+	return nil
+}
+
 // SetTrace installs fn as the group's trace hook and returns the previous one;
 // nil turns tracing off. The hook sees every move of the baton as (origin,
 // target) before it happens, on the origin's goroutine: Switch as a switch,

@@ -45,7 +45,7 @@ func (c *loopCtx) String() string { return "scheduler.loopContext" }
 //
 // Done, Err and AfterFunc may be called from any goroutine (a derived
 // context may be handed to a thread-pool function), so the cancellation
-// state is guarded by mu; the loop's hot paths never touch it.
+// state is guarded by ctxState.mu; the loop's hot paths never touch it.
 type taskCtx struct {
 	t      *Task
 	parent context.Context // values only
@@ -53,35 +53,51 @@ type taskCtx struct {
 	// cancel stores err and then loads used; Done and AfterFunc store used
 	// and then load err, under mu: so cancel takes mu only when one of them
 	// may have run, and neither misses the cancellation.
-	err    atomic.Pointer[error] // context.Canceled once cancelled
-	used   atomic.Bool           // Done or AfterFunc was called
+	err  atomic.Pointer[error]    // context.Canceled once cancelled
+	used atomic.Bool              // Done or AfterFunc was called
+	cs   atomic.Pointer[ctxState] // made by the first Done or AfterFunc
+}
+
+// ctxState is the part of a task's context that only Done and AfterFunc
+// need, made on first use so that a task nobody asks for Done stays small.
+type ctxState struct {
 	mu     sync.Mutex
 	done   chan struct{} // made on first Done; closed by cancel
 	closed bool          // done is closed
 	afters []*afterFunc  // registered by AfterFunc, run by cancel
 }
 
+// state returns the context's ctxState, making it on first use.
+func (c *taskCtx) state() *ctxState {
+	if p := c.cs.Load(); p != nil {
+		return p
+	}
+	c.cs.CompareAndSwap(nil, new(ctxState))
+	return c.cs.Load()
+}
+
 var errCanceled = context.Canceled
 
 type afterFunc struct {
 	f    func()
-	stop bool // guarded by taskCtx.mu
+	stop bool // guarded by ctxState.mu
 }
 
 func (c *taskCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
 
 func (c *taskCtx) Done() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.done == nil {
-		c.done = make(chan struct{})
+	cs := c.state()
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.done == nil {
+		cs.done = make(chan struct{})
 		c.used.Store(true)
 	}
-	if !c.closed && c.err.Load() != nil {
-		close(c.done)
-		c.closed = true
+	if !cs.closed && c.err.Load() != nil {
+		close(cs.done)
+		cs.closed = true
 	}
-	return c.done
+	return cs.done
 }
 
 func (c *taskCtx) Err() error {
@@ -109,18 +125,19 @@ func (c *taskCtx) String() string { return "scheduler.taskContext(" + c.t.Name()
 // stopped f from running.
 func (c *taskCtx) AfterFunc(f func()) (stop func() bool) {
 	a := &afterFunc{f: f}
-	c.mu.Lock()
+	cs := c.state()
+	cs.mu.Lock()
 	c.used.Store(true)
 	if c.err.Load() != nil {
-		c.mu.Unlock()
+		cs.mu.Unlock()
 		go f() // already cancelled: as package context does, run it at once
 		return func() bool { return false }
 	}
-	c.afters = append(c.afters, a)
-	c.mu.Unlock()
+	cs.afters = append(cs.afters, a)
+	cs.mu.Unlock()
 	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
+		cs.mu.Lock()
+		defer cs.mu.Unlock()
 		if a.stop || c.err.Load() != nil {
 			return false
 		}
@@ -135,14 +152,15 @@ func (c *taskCtx) cancel() {
 	if !c.err.CompareAndSwap(nil, &errCanceled) || !c.used.Load() {
 		return // cancelled before, or nobody looked: no lock needed
 	}
-	c.mu.Lock()
-	if c.done != nil && !c.closed {
-		close(c.done)
-		c.closed = true
+	cs := c.cs.Load() // made before used was set
+	cs.mu.Lock()
+	if cs.done != nil && !cs.closed {
+		close(cs.done)
+		cs.closed = true
 	}
-	afters := c.afters
-	c.afters = nil
-	c.mu.Unlock()
+	afters := cs.afters
+	cs.afters = nil
+	cs.mu.Unlock()
 	for _, a := range afters {
 		if !a.stop {
 			a.f()

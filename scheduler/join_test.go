@@ -86,3 +86,26 @@ func TestParkWithAnotherTasksContextLeavesItAlone(t *testing.T) {
 		return sleeper.Join(ctx) // its timer is intact: no deadlock
 	}, scheduler.WithVirtualClock())
 }
+
+func TestTaskOutlivingItsKilledJoinerEndsIntoTheLoopAfterReuse(t *testing.T) {
+	run(t, func(ctx context.Context) error {
+		var joiner, child *scheduler.Task
+		joiner = mustGo(t, ctx, func(ctx context.Context) error {
+			child = mustGo(t, ctx, func(ctx context.Context) error {
+				joiner.Kill(ctx)
+				for range 5 { // tasks that take over ended tasks' fibers
+					n := mustGo(t, ctx, func(ctx context.Context) error { return scheduler.Sleep(ctx, 0) })
+					scheduler.Sleep(ctx, 0)
+					n.Join(ctx)
+				}
+				return errors.New("child's end")
+			})
+			return child.Join(ctx)
+		})
+		joiner.Join(ctx)
+		if err := child.Join(ctx); err == nil || err.Error() != "child's end" {
+			t.Errorf("child's Join = %v", err)
+		}
+		return nil
+	})
+}

@@ -54,9 +54,9 @@ type Loop struct {
 	outside  int            // posts announced by Expect and not arrived yet
 	watches  int            // parked tasks watching a context the loop does not own
 	afters   sync.WaitGroup // context.AfterFunc functions that may still run
+	lives    []*life        // ended tasks' lives, for new tasks
 	sigs     sigTable
 	iters    uint64
-	err      error // why the loop is ending, if not because its tasks did
 	runCtx   context.Context
 	fdSeq    uint32
 
@@ -66,7 +66,7 @@ type Loop struct {
 	closed  bool                        // guarded by mu: Post fails
 	started bool                        // guarded by mu: the poller exists
 	npost   atomic.Int32                // len(posts), read without mu
-	stop    atomic.Pointer[error]       // set by Stop or Run's ctx: the loop ends
+	stop    atomic.Pointer[error]       // why the loop ends: Stop, Run's ctx, a callback's panic
 	wakes   atomic.Uint64               // eventfd writes, for Stats
 }
 
@@ -212,9 +212,6 @@ func (l *Loop) run(ctx context.Context, untilDone bool) error {
 		if p := l.stop.Load(); p != nil {
 			return *p
 		}
-		if l.err != nil {
-			return l.err
-		}
 		if untilDone && l.alive == 0 {
 			return nil
 		}
@@ -226,7 +223,7 @@ func (l *Loop) run(ctx context.Context, untilDone bool) error {
 			l.drainPosts()
 		}
 		l.runReady()
-		if l.err != nil || l.stop.Load() != nil || untilDone && l.alive == 0 {
+		if l.stop.Load() != nil || untilDone && l.alive == 0 {
 			continue
 		}
 		if err := l.wait(untilDone); err != nil {
@@ -280,7 +277,7 @@ func (l *Loop) runReady() {
 		} else if e.h.state == handleReady {
 			l.callback(e.h)
 		}
-		if l.err != nil || l.stop.Load() != nil {
+		if l.stop.Load() != nil {
 			return
 		}
 	}
@@ -291,17 +288,28 @@ func (l *Loop) runReady() {
 // joinNext) without starving anything.
 func (l *Loop) quiet() bool {
 	return l.timers.Len() == 0 && l.nfds == 0 && l.npost.Load() == 0 &&
-		l.stop.Load() == nil && l.err == nil
+		l.stop.Load() == nil
 }
 
 // start schedules a new task.
 func (l *Loop) start(t *Task, values context.Context) error {
-	f, err := l.g.New(taskMain, nil)
-	if err != nil {
-		return err
+	var lf *life
+	if n := len(l.lives); n > 0 {
+		lf = l.lives[n-1]
+		l.lives[n-1] = nil
+		l.lives = l.lives[:n-1]
+		if err := l.g.Reuse(lf.f, taskMain, nil); err != nil {
+			return err
+		}
+	} else {
+		f, err := l.g.New(taskMain, nil)
+		if err != nil {
+			return err
+		}
+		lf = &life{f: f}
 	}
 	l.ids++
-	t.l, t.f, t.id = l, f, l.ids
+	t.l, t.life, t.f, t.id = l, lf, lf.f, l.ids
 	t.ctx.parent = values
 	t.tm.t = t
 	t.state = StateRunnable
@@ -348,8 +356,19 @@ func (l *Loop) finish(t *Task, err error) {
 	for j := t.joiners.head; j != nil; j = t.joiners.head {
 		j.ready(nil)
 	}
+	lf := t.life
+	t.life, t.f = nil, nil
+	// A life goes back for reuse unless a task it resumed directly may
+	// still have its fiber as parent (it was killed while lending).
+	if lf.lending == nil && len(l.lives) < maxLives {
+		*lf = life{f: lf.f}
+		l.lives = append(l.lives, lf)
+	}
 	t.ctx.cancel()
 }
+
+// maxLives caps the ended tasks' lives a loop keeps for new tasks.
+const maxLives = 256
 
 // end shuts the loop down: kills what is alive, releases the poller, the
 // fibers' goroutines and the signal handlers, and refuses further posts.

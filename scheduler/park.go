@@ -32,7 +32,7 @@ func Park(ctx context.Context, what string) error {
 // never delivered twice and never lost to a task that has stopped waiting.
 // Never parks.
 func (t *Task) Wake() bool {
-	if !t.wakeable || t.state != StateParked {
+	if t.state != StateParked || !t.wakeable {
 		return false
 	}
 	return t.ready(nil)
@@ -158,7 +158,7 @@ func (t *Task) watch(ctx context.Context) error {
 			defer l.afters.Done()
 			l.Post(func(context.Context) {
 				l.watches--
-				if t.seq == seq && t.state == StateParked {
+				if t.state == StateParked && t.seq == seq {
 					t.ready(ctx.Err())
 				}
 			})
@@ -178,7 +178,9 @@ func (t *Task) refuse() error {
 
 // abort undoes what a parking call armed before it found it could not park.
 func (t *Task) abort() {
-	t.l.timers.Remove(&t.tm)
+	if t.tm.node.Queued() {
+		t.l.timers.Remove(&t.tm)
+	}
 	if t.list != nil {
 		t.list.remove(t)
 	}
@@ -208,7 +210,9 @@ func (t *Task) ready(err error) bool {
 func (t *Task) unpark() {
 	l := t.l
 	l.parked--
-	l.timers.Remove(&t.tm)
+	if t.tm.node.Queued() {
+		l.timers.Remove(&t.tm)
+	}
 	if t.stop != nil {
 		if t.stop() {
 			l.watches-- // the watch will not post

@@ -17,23 +17,34 @@ import (
 // that loop), except where stated.
 type Task struct {
 	ctx taskCtx // what fn receives
-	tm  timer   // Sleep's timer and the parking deadline
 
 	// Fixed once started.
 	l    *Loop
-	f    *fiber.Fiber
-	fn   func(ctx context.Context) error
+	f    *fiber.Fiber                    // life.f, kept here for the hot paths; nil once ended
+	fn   func(ctx context.Context) error // nil once ended
 	name string
 	id   uint64
 
 	// Owned by the loop; change only on it.
 	state  State
-	err    error // the task's result, once ended
-	killed bool  // Kill was called: its end is ErrKilled
+	killed bool // Kill was called: its end is ErrKilled
 	// borrowed: a joiner resumed it directly and is its fiber's parent for
 	// this run (see joinNext); its next switch to the loop gives it back.
 	borrowed bool
+	err      error // the task's result, once ended
+	*life          // while started and not ended; nil otherwise
+}
+
+// life is what a task has between Start and its end. Ended tasks' lives go
+// back to their loop and are handed to new tasks (fiber included): the
+// handle a user keeps stays small, and spawning a task allocates only the
+// handle. Every field is owned by the loop.
+type life struct {
+	f  *fiber.Fiber
+	tm timer // Sleep's timer and the parking deadline
+
 	wakeable bool        // parked by Park: Wake may end the park
+	lending  *Task       // the task it resumed directly, while that one runs
 	wake     error       // what the pending park returns; set by whoever wakes it
 	what     string      // what it waits on, while parked
 	seq      uint64      // parks so far: a stale wake-up (a cancelled watch) checks it
@@ -225,8 +236,10 @@ func (me *Task) joinNext(t *Task) error {
 	}
 	t.f.SetParent(me.f) // cannot fail: me runs, t is suspended, main is their ancestor
 	t.borrowed = true
+	me.lending = t
 	_, err := me.f.Switch(t.f, t)
-	if !t.borrowed || t.state != StateRunning {
+	me.lending = nil
+	if t.state != StateRunning || !t.borrowed {
 		// t gave its fiber back and the loop resumed me later: a park's end.
 		err := me.wake
 		me.wake = nil

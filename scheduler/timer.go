@@ -124,8 +124,9 @@ func (l *Loop) callback(h *Handle) {
 	h.fn = nil
 	defer func() {
 		if r := recover(); r != nil {
-			l.err = fmt.Errorf("scheduler: callback panicked: %w",
+			err := fmt.Errorf("scheduler: callback panicked: %w",
 				&PanicError{Value: r, Stack: debug.Stack()})
+			l.stop.CompareAndSwap(nil, &err)
 		}
 	}()
 	fn(&l.ctx)
