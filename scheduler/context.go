@@ -50,12 +50,11 @@ type taskCtx struct {
 	t      *Task
 	parent context.Context // values only
 
-	// cancel stores err and then loads used; Done and AfterFunc store used
-	// and then load err, under mu: so cancel takes mu only when one of them
-	// may have run, and neither misses the cancellation.
-	err  atomic.Pointer[error]    // context.Canceled once cancelled
-	used atomic.Bool              // Done or AfterFunc was called
-	cs   atomic.Pointer[ctxState] // made by the first Done or AfterFunc
+	// cancel stores err and then loads cs; Done and AfterFunc store cs and
+	// then load err, under cs.mu: so cancel takes the lock only when one of
+	// them may have run, and neither misses the cancellation.
+	err atomic.Pointer[error]    // context.Canceled once cancelled
+	cs  atomic.Pointer[ctxState] // made by the first Done or AfterFunc
 }
 
 // ctxState is the part of a task's context that only Done and AfterFunc
@@ -91,7 +90,6 @@ func (c *taskCtx) Done() <-chan struct{} {
 	defer cs.mu.Unlock()
 	if cs.done == nil {
 		cs.done = make(chan struct{})
-		c.used.Store(true)
 	}
 	if !cs.closed && c.err.Load() != nil {
 		close(cs.done)
@@ -127,7 +125,6 @@ func (c *taskCtx) AfterFunc(f func()) (stop func() bool) {
 	a := &afterFunc{f: f}
 	cs := c.state()
 	cs.mu.Lock()
-	c.used.Store(true)
 	if c.err.Load() != nil {
 		cs.mu.Unlock()
 		go f() // already cancelled: as package context does, run it at once
@@ -149,10 +146,13 @@ func (c *taskCtx) AfterFunc(f func()) (stop func() bool) {
 // cancel marks the context cancelled and runs the registered functions, in
 // registration order. It runs on the loop.
 func (c *taskCtx) cancel() {
-	if !c.err.CompareAndSwap(nil, &errCanceled) || !c.used.Load() {
-		return // cancelled before, or nobody looked: no lock needed
+	if !c.err.CompareAndSwap(nil, &errCanceled) {
+		return // cancelled before
 	}
-	cs := c.cs.Load() // made before used was set
+	cs := c.cs.Load()
+	if cs == nil {
+		return // nobody asked for Done or AfterFunc: no lock needed
+	}
 	cs.mu.Lock()
 	if cs.done != nil && !cs.closed {
 		close(cs.done)

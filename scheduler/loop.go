@@ -43,8 +43,6 @@ type Loop struct {
 	vnow     int64  // the virtual clock's time
 	live     *Task  // started, not ended tasks, oldest first (lprev/lnext)
 	alive    int    // len(live)
-	runnable int    // tasks in state StateRunnable
-	parked   int    // tasks in state StateParked
 	ids      uint64 // last task id handed out
 	mainTask *Task
 	poller   *poll.Poller
@@ -260,7 +258,6 @@ func (l *Loop) runReady() {
 			if t.state != StateRunnable {
 				continue // killed while it waited its turn
 			}
-			l.runnable--
 			t.state = StateRunning
 			l.cur = t
 			if l.trace != nil {
@@ -313,7 +310,6 @@ func (l *Loop) start(t *Task, values context.Context) error {
 	t.ctx.parent = values
 	t.tm.t = t
 	t.state = StateRunnable
-	l.runnable++
 	l.alive++
 	if l.live == nil {
 		t.lprev = t
@@ -361,7 +357,9 @@ func (l *Loop) finish(t *Task, err error) {
 	// A life goes back for reuse unless a task it resumed directly may
 	// still have its fiber as parent (it was killed while lending).
 	if lf.lending == nil && len(l.lives) < maxLives {
-		*lf = life{f: lf.f}
+		// Everything else is back at its zero already: unpark and the
+		// lines above reset what a park and the live list set.
+		lf.wake, lf.tm.err = nil, nil
 		l.lives = append(l.lives, lf)
 	}
 	t.ctx.cancel()
@@ -504,10 +502,19 @@ type Stats struct {
 
 // Stats returns the loop's counters. Never parks.
 func (l *Loop) Stats() Stats {
+	runnable, parked := 0, 0 // counted here rather than kept up in the hot paths
+	for t := l.live; t != nil; t = t.lnext {
+		switch t.state {
+		case StateRunnable:
+			runnable++
+		case StateParked:
+			parked++
+		}
+	}
 	return Stats{
 		Tasks:      l.alive,
-		Runnable:   l.runnable,
-		Parked:     l.parked,
+		Runnable:   runnable,
+		Parked:     parked,
 		Timers:     l.timers.Len(),
 		FDs:        l.nfds,
 		FDWaits:    l.fdWaits,

@@ -55,11 +55,9 @@ func Sleep(ctx context.Context, d time.Duration) error {
 		l := t.l
 		if t == l.cur && !t.borrowed {
 			t.state = StateRunnable
-			l.runnable++
 			l.ready.push(entry{t: t})
 			if _, err := t.f.Switch(l.main, nil); err != nil { // a dying task
 				t.state = StateRunning
-				l.runnable--
 				return err
 			}
 			return nil
@@ -111,7 +109,6 @@ func (t *Task) park(ctx context.Context, what string) error {
 	t.state = StateParked
 	t.what = what
 	t.seq++
-	l.parked++
 	if _, err := t.f.Switch(l.main, nil); err != nil {
 		t.unpark() // cannot happen for a running task: undo the park
 		t.state = StateRunning
@@ -201,7 +198,6 @@ func (t *Task) ready(err error) bool {
 	t.unpark()
 	t.wake = err
 	t.state = StateRunnable
-	t.l.runnable++
 	t.l.ready.push(entry{t: t})
 	return true
 }
@@ -209,7 +205,6 @@ func (t *Task) ready(err error) bool {
 // unpark takes a parked t out of everything it waits in.
 func (t *Task) unpark() {
 	l := t.l
-	l.parked--
 	if t.tm.node.Queued() {
 		l.timers.Remove(&t.tm)
 	}

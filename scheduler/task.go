@@ -20,7 +20,7 @@ type Task struct {
 
 	// Fixed once started.
 	l    *Loop
-	f    *fiber.Fiber                    // life.f, kept here for the hot paths; nil once ended
+	f    *fiber.Fiber                    // life.f, here for the hot paths; nil once ended
 	fn   func(ctx context.Context) error // nil once ended
 	name string
 	id   uint64
@@ -226,9 +226,7 @@ func (me *Task) joinNext(t *Task) error {
 	me.state = StateParked
 	me.what = "Join"
 	me.seq++
-	l.parked++
 	l.ready.pop()
-	l.runnable--
 	t.state = StateRunning
 	l.cur = t
 	if l.trace != nil {
@@ -253,7 +251,6 @@ func (me *Task) joinNext(t *Task) error {
 	l.finish(t, err) // makes me runnable
 	if l.quiet() && l.ready.n == 1 && l.ready.buf[l.ready.head].t == me {
 		l.ready.pop() // nothing else became ready: go on, as the loop would
-		l.runnable--
 		me.state = StateRunning
 		l.cur = me
 		if l.trace != nil {
@@ -322,9 +319,7 @@ func (l *Loop) kill(t *Task, by *fiber.Fiber) error {
 	}
 	if t.state == StateParked {
 		t.unpark()
-	} else if t.state == StateRunnable {
-		l.runnable-- // its entry in the run queue goes stale
-	}
+	} // a runnable task's entry in the run queue goes stale
 	t.state = StateRunning
 	t.ctx.cancel()
 	prev := l.cur
