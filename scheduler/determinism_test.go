@@ -310,3 +310,30 @@ func TestFDNumberReusedAfterCloseGetsNoStaleReadiness(t *testing.T) {
 		return nil
 	}, scheduler.WithVirtualClock())
 }
+
+func TestLoopsOnEightGoroutinesAtOnceDoNotMix(t *testing.T) {
+	want := traceOf(t, 3)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for range 20 {
+				var tr scheduler.Trace
+				err := scheduler.Run(context.Background(), busy,
+					scheduler.WithSeed(3), scheduler.WithVirtualClock(), scheduler.WithTrace(&tr))
+				if err == nil && !slices.Equal(tr, want) {
+					err = fmt.Errorf("trace %v, want %v", tr, want)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

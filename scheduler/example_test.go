@@ -3,6 +3,7 @@ package scheduler_test
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/evergo/evergo/scheduler"
 )
@@ -40,4 +41,56 @@ func Example() {
 	// ping 2
 	// pong 2
 	// done: <nil>
+}
+
+// Timers run on the loop's clock; on a virtual clock, hours pass at once.
+func ExampleLoop_CallLater() {
+	scheduler.Run(context.Background(), func(ctx context.Context) error {
+		l := scheduler.LoopOf(ctx)
+		start := l.Now()
+		for _, d := range []time.Duration{2 * time.Hour, time.Hour} {
+			l.CallLater(d, func(ctx context.Context) {
+				fmt.Println("fired after", scheduler.Now(ctx).Sub(start))
+			})
+		}
+		cancelled := l.CallLater(30*time.Minute, func(context.Context) { fmt.Println("never") })
+		cancelled.Cancel()
+		return scheduler.Sleep(ctx, 3*time.Hour)
+	}, scheduler.WithVirtualClock())
+	// Output:
+	// fired after 1h0m0s
+	// fired after 2h0m0s
+}
+
+// Kill unwinds a parked task: its deferred calls run, and Join says so.
+func ExampleTask_Kill() {
+	scheduler.Run(context.Background(), func(ctx context.Context) error {
+		worker, _ := scheduler.Spawn(ctx, "worker", func(ctx context.Context) error {
+			defer fmt.Println("worker: cleaning up")
+			return scheduler.Sleep(ctx, time.Hour)
+		})
+		scheduler.Sleep(ctx, 0) // the worker runs and parks
+		worker.Kill(ctx)
+		fmt.Println("join:", worker.Join(ctx))
+		return nil
+	})
+	// Output:
+	// worker: cleaning up
+	// join: fiber: killed
+}
+
+// When every task waits on something nothing can deliver, Run says who waits
+// on what instead of hanging.
+func ExampleRun_deadlock() {
+	err := scheduler.Run(context.Background(), func(ctx context.Context) error {
+		consumer, _ := scheduler.Spawn(ctx, "consumer", func(ctx context.Context) error {
+			return scheduler.Park(ctx, "queue.Get")
+		})
+		return consumer.Join(ctx)
+	})
+	fmt.Println(err)
+	// Output:
+	// scheduler: deadlock: 2 tasks wait and nothing can wake them (this operation would block forever)
+	// 	task 1 "main" waits on Join task 2 "consumer"
+	// 	task 2 "consumer" waits on queue.Get
 }
