@@ -94,9 +94,9 @@ func (e *DeadlockError) Error() string {
 	b.WriteString(" and nothing can wake them (this operation would block forever)")
 	for _, t := range e.Tasks {
 		b.WriteString("\n\ttask ")
-		b.WriteString(strconv.FormatUint(t.ID, 10))
+		b.WriteString(itoa(t.ID))
 		b.WriteString(" ")
-		b.WriteString(strconv.Quote(t.Name))
+		b.WriteString(quote(t.Name))
 		b.WriteString(" waits on ")
 		b.WriteString(t.What)
 	}
