@@ -261,6 +261,12 @@ func (f *Fiber) Alive() bool {
 	return f.g != nil && !f.g.closed && f.state != ended
 }
 
+// Started reports whether the fiber's function has begun: false until the
+// first switch into it (and again after Group.Reuse), true while it runs or
+// is suspended and once it has ended. A main fiber has always started. Never
+// parks.
+func (f *Fiber) Started() bool { return f.state != unstarted }
+
 // Parent returns the fiber's parent: where its result goes when its function
 // ends (or, if the parent has ended or not started, the parent's parent, and
 // so on). The main fiber's parent is nil. Never parks.

@@ -32,3 +32,32 @@ func TestReuseRunsAnEndedFiberAgain(t *testing.T) {
 		t.Fatalf("Reuse in another group = %v, want ErrForeign", err)
 	}
 }
+
+func TestStartedFromFirstSwitchUntilReuse(t *testing.T) {
+	var g fiber.Group
+	defer g.Close()
+	main := g.Main()
+	var inside bool
+	f, _ := g.New(func(self *fiber.Fiber, _ any) (any, error) {
+		inside = self.Started()
+		return self.Switch(self.Parent(), nil)
+	}, nil)
+	if f.Started() || !main.Started() {
+		t.Fatalf("before the first switch: f.Started() = %v, main.Started() = %v", f.Started(), main.Started())
+	}
+	if _, err := main.Switch(f, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !inside || !f.Started() {
+		t.Fatalf("running: %v, suspended: %v; want both started", inside, f.Started())
+	}
+	if _, err := main.Switch(f, nil); err != nil || !f.Started() {
+		t.Fatalf("ended fiber: err %v, Started() = %v; want started", err, f.Started())
+	}
+	if err := g.Reuse(f, func(*fiber.Fiber, any) (any, error) { return nil, nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if f.Started() {
+		t.Fatal("a reused fiber reports Started before its next run")
+	}
+}

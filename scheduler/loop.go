@@ -37,6 +37,7 @@ type Loop struct {
 	main     *fiber.Fiber // the goroutine running the loop
 	ctx      loopCtx      // what callbacks receive
 	cur      *Task        // the task holding the baton; nil in callbacks
+	below    *Task        // the task that resumed cur itself (see handOn); nil: the loop did
 	ready    runq         // runnable tasks and ready callbacks, FIFO
 	rng      *rand.Rand   // picks from ready when seeded
 	timers   timerheap.Heap[*timer]
@@ -259,7 +260,7 @@ func (l *Loop) runReady() {
 				continue // killed while it waited its turn
 			}
 			t.state = StateRunning
-			l.cur = t
+			l.cur, l.below = t, nil
 			if l.trace != nil {
 				*l.trace = append(*l.trace, t.id)
 			}
