@@ -1,0 +1,234 @@
+// Package waitq is the wait queue that evergo's synchronization primitives
+// park tasks on: locks, semaphores, conditions, events, barriers, queues,
+// channels and futures.
+//
+// A primitive that cannot grant a call at once parks the calling task with
+// Queue.Wait. Whoever can grant it later (an Unlock, a Put, a Set) takes the
+// first waiter that still waits with Queue.Front, decides what to hand it (a
+// lock's ownership, an item, an error) and hands it over with Queue.Wake. The
+// hand-off is direct: the woken task does not compete again for what it was
+// handed, so waiters are served in the order they came (FIFO), and a task
+// that arrives later cannot overtake one already woken.
+//
+// # Leaving without losing a wake-up
+//
+// A waiter leaves a queue in one of three ways, and none loses a wake-up
+// meant for another:
+//
+//   - Woken: Wake took it out of the queue and handed it its value.
+//   - Its ctx was done (deadline or cancellation): the loop made its task
+//     runnable. From then on Front skips and drops it, so no wake-up can be
+//     handed to a waiter that stopped waiting; Wait returns ctx's error.
+//   - Its task was killed: the task unwinds from Wait. Wait takes the waiter
+//     out and tells the primitive through Killed, which hands on whatever the
+//     waiter had been handed but never took (a lock's ownership goes to the
+//     next waiter, an item back to the queue).
+//
+// # Calling context
+//
+// Not goroutine-safe: a Queue belongs to one loop and is used on it, from
+// tasks and callbacks, like the primitive it is part of. Home binds a
+// primitive to the loop that uses it first. Wait may park the calling task;
+// nothing else here parks.
+package waitq
+
+import (
+	"context"
+
+	"github.com/evergo/evergo/scheduler"
+)
+
+// A Waiter is one parked call in a Queue. A primitive reads and writes its
+// exported fields only while the waiter is queued (between Wait and the
+// Front that finds it); once woken it belongs to the waiting task again.
+type Waiter[T any] struct {
+	Task  *scheduler.Task // the parked task
+	Tag   int             // the primitive's mark: reader or writer, say
+	Value T               // what the waiter brought (Wait's v); Wake replaces it
+	Err   error           // handed with the wake-up
+	Woken bool            // Wake handed it Value and Err
+
+	q          *Queue[T] // the queue it is in; nil once out
+	prev, next *Waiter[T]
+}
+
+// A Queue is a FIFO of parked waiters. The zero value is an empty queue.
+// Waiters are reused: a Queue keeps a few spare ones, so that a parked call
+// does not allocate in the steady state.
+type Queue[T any] struct {
+	head, tail *Waiter[T]
+	spare      *Waiter[T] // linked through next
+	nspare     int
+}
+
+// maxSpare bounds the waiters a queue keeps for reuse.
+const maxSpare = 8
+
+// Killed is told, while the task unwinds, about a waiter whose task was
+// killed in Wait. w is out of the queue; w.Woken reports whether Wake had
+// handed it w.Value and w.Err, which the task will never take: the primitive
+// passes them on. Killed must not park.
+type Killed[T any] interface {
+	Killed(w *Waiter[T])
+}
+
+// Wait parks the task that ctx carries at the back of q, as a waiter that
+// brings v and tag, until Wake hands it a value and an error, which Wait
+// returns. If ctx is done first, Wait returns ctx's error and the zero T,
+// having left q. If the task is killed, it unwinds from Wait, which takes the
+// waiter out of q and calls killed (if not nil) first.
+//
+// A Wake of the task by anything other than this Queue (a stray
+// scheduler.Task.Wake) does not end the wait: the task parks again, keeping
+// its place if it still has one. Wait fails at once with Park's errors
+// (scheduler.ErrNoTask, scheduler.ErrNotCurrent, scheduler.ErrKilled in a
+// dying task's deferred calls). May park the calling task.
+func (q *Queue[T]) Wait(ctx context.Context, what string, tag int, v T, killed Killed[T]) (T, error) {
+	t := scheduler.Current(ctx)
+	if t == nil {
+		var zero T
+		return zero, scheduler.ErrNoTask
+	}
+	w := q.alloc()
+	w.Task, w.Tag, w.Value = t, tag, v
+	q.push(w)
+	returned := false
+	defer func() {
+		if !returned { // killed: Park unwinds
+			if w.q != nil {
+				q.remove(w)
+			}
+			if killed != nil {
+				killed.Killed(w)
+			}
+			q.free(w)
+		}
+	}()
+	var err error
+	for !w.Woken && err == nil {
+		if w.q == nil { // a stray Wake made Front drop it
+			q.push(w)
+		}
+		err = scheduler.Park(ctx, what)
+	}
+	returned = true
+	if !w.Woken {
+		if w.q != nil {
+			q.remove(w)
+		}
+		q.free(w)
+		var zero T
+		return zero, err
+	}
+	v, err = w.Value, w.Err
+	q.free(w)
+	return v, err
+}
+
+// Front returns the first waiter that still waits, or nil when none does.
+// Waiters whose wait ended without a wake-up (their ctx is done and their
+// task has not resumed yet) are dropped on the way. Never parks.
+func (q *Queue[T]) Front() *Waiter[T] {
+	for w := q.head; w != nil; w = q.head {
+		if w.Task.State() == scheduler.StateParked {
+			return w
+		}
+		q.remove(w)
+	}
+	return nil
+}
+
+// Wake takes w, which Front returned, out of q, hands it v and err and makes
+// its task runnable. It reports false, handing nothing, if w's task no
+// longer waits (which Front rules out). Never parks.
+func (q *Queue[T]) Wake(w *Waiter[T], v T, err error) bool {
+	if w.q != q {
+		panic("waitq: Wake of a waiter that is not in this queue")
+	}
+	q.remove(w)
+	if !w.Task.Wake() {
+		return false
+	}
+	w.Value, w.Err, w.Woken = v, err, true
+	return true
+}
+
+// WakeAll hands v and err to every waiter that still waits, in order, and
+// returns how many it woke. Never parks.
+func (q *Queue[T]) WakeAll(v T, err error) int {
+	n := 0
+	for w := q.Front(); w != nil; w = q.Front() {
+		if q.Wake(w, v, err) {
+			n++
+		}
+	}
+	return n
+}
+
+// Empty reports whether no waiter is queued. A queue that is not empty may
+// still hold only waiters whose wait has ended: Front tells. Never parks.
+func (q *Queue[T]) Empty() bool { return q.head == nil }
+
+func (q *Queue[T]) push(w *Waiter[T]) {
+	w.q, w.prev, w.next = q, q.tail, nil
+	if q.tail == nil {
+		q.head = w
+	} else {
+		q.tail.next = w
+	}
+	q.tail = w
+}
+
+func (q *Queue[T]) remove(w *Waiter[T]) {
+	if w.prev == nil {
+		q.head = w.next
+	} else {
+		w.prev.next = w.next
+	}
+	if w.next == nil {
+		q.tail = w.prev
+	} else {
+		w.next.prev = w.prev
+	}
+	w.q, w.prev, w.next = nil, nil, nil
+}
+
+func (q *Queue[T]) alloc() *Waiter[T] {
+	w := q.spare
+	if w == nil {
+		return new(Waiter[T])
+	}
+	q.spare, w.next = w.next, nil
+	q.nspare--
+	return w
+}
+
+// free keeps w for reuse, holding on to nothing it referred to.
+func (q *Queue[T]) free(w *Waiter[T]) {
+	*w = Waiter[T]{}
+	if q.nspare < maxSpare {
+		w.next = q.spare
+		q.spare = w
+		q.nspare++
+	}
+}
+
+// Home binds a primitive to the loop that first uses it: an object bound to
+// one loop refuses use from another. The zero value is unbound.
+type Home struct{ loop *scheduler.Loop }
+
+// Check binds h to t's loop if it is unbound, and returns
+// scheduler.ErrWrongLoop if t belongs to another loop. Never parks.
+func (h *Home) Check(t *scheduler.Task) error {
+	l := t.Loop()
+	if h.loop != l {
+		if h.loop != nil {
+			return scheduler.ErrWrongLoop
+		}
+		h.loop = l
+	}
+	return nil
+}
+
+// Is reports whether h is bound to l. Never parks.
+func (h *Home) Is(l *scheduler.Loop) bool { return h.loop == l }
