@@ -44,6 +44,7 @@ type life struct {
 	tm timer // Sleep's timer and the parking deadline
 
 	wakeable bool        // parked by Park: Wake may end the park
+	hook     KillHook    // ParkWith's, while in it: told if the task is killed
 	lending  *Task       // the task it resumed directly, while that one runs
 	wake     error       // what the pending park returns; set by whoever wakes it
 	what     string      // what it waits on, while parked
@@ -320,6 +321,10 @@ func (l *Loop) kill(t *Task, by *fiber.Fiber) error {
 	if t.state == StateParked {
 		t.unpark()
 	} // a runnable task's entry in the run queue goes stale
+	if h := t.hook; h != nil { // its ParkWith will not return
+		t.hook = nil
+		h.Killed()
+	}
 	t.state = StateRunning
 	t.ctx.cancel()
 	prev := l.cur

@@ -39,16 +39,18 @@ import (
 )
 
 // A Waiter is one parked call in a Queue. A primitive reads and writes its
-// exported fields only while the waiter is queued (between Wait and the
+// exported fields only while the waiter is queued (between Enter and the
 // Front that finds it); once woken it belongs to the waiting task again.
 type Waiter[T any] struct {
 	Task  *scheduler.Task // the parked task
 	Tag   int             // the primitive's mark: reader or writer, say
-	Value T               // what the waiter brought (Wait's v); Wake replaces it
+	Value T               // what the waiter brought (Enter's v); Wake replaces it
 	Err   error           // handed with the wake-up
 	Woken bool            // Wake handed it Value and Err
 
 	q          *Queue[T] // the queue it is in; nil once out
+	home       *Queue[T] // the queue it waits on
+	killed     Killed[T]
 	prev, next *Waiter[T]
 }
 
@@ -64,10 +66,11 @@ type Queue[T any] struct {
 // maxSpare bounds the waiters a queue keeps for reuse.
 const maxSpare = 8
 
-// Killed is told, while the task unwinds, about a waiter whose task was
-// killed in Wait. w is out of the queue; w.Woken reports whether Wake had
-// handed it w.Value and w.Err, which the task will never take: the primitive
-// passes them on. Killed must not park.
+// Killed is told about a waiter whose task was killed before its wait
+// returned. w is out of the queue; w.Woken reports whether Wake had handed
+// it w.Value and w.Err, which the task will never take: the primitive
+// passes them on. Killed runs in the call of scheduler.Task.Kill, before
+// the task unwinds; it must not park.
 type Killed[T any] interface {
 	Killed(w *Waiter[T])
 }
@@ -75,43 +78,65 @@ type Killed[T any] interface {
 // Wait parks the task that ctx carries at the back of q, as a waiter that
 // brings v and tag, until Wake hands it a value and an error, which Wait
 // returns. If ctx is done first, Wait returns ctx's error and the zero T,
-// having left q. If the task is killed, it unwinds from Wait, which takes the
-// waiter out of q and calls killed (if not nil) first.
+// having left q. If the task is killed, the waiter leaves q and killed (if
+// not nil) is told; the task unwinds from Wait.
 //
 // A Wake of the task by anything other than this Queue (a stray
 // scheduler.Task.Wake) does not end the wait: the task parks again, keeping
 // its place if it still has one. Wait fails at once with Park's errors
 // (scheduler.ErrNoTask, scheduler.ErrNotCurrent, scheduler.ErrKilled in a
 // dying task's deferred calls). May park the calling task.
+//
+// Wait is Enter, scheduler.ParkWith and Leave; a primitive's hot path makes
+// those three calls itself, to keep a frame off the stack that every
+// coroutine switch unwinds.
 func (q *Queue[T]) Wait(ctx context.Context, what string, tag int, v T, killed Killed[T]) (T, error) {
 	t := scheduler.Current(ctx)
 	if t == nil {
 		var zero T
 		return zero, scheduler.ErrNoTask
 	}
+	w := q.Enter(t, tag, v, killed)
+	return q.Leave(ctx, what, w, scheduler.ParkWith(ctx, what, w.Hook()))
+}
+
+// Enter puts task t, which is about to park, at the back of q as a waiter
+// that brings v and tag, and returns the waiter. The caller parks t with
+// scheduler.ParkWith(ctx, what, w.Hook()) and hands what that returns to
+// Leave. If t is killed instead, the waiter leaves q and killed (if not nil)
+// is told. Never parks.
+func (q *Queue[T]) Enter(t *scheduler.Task, tag int, v T, killed Killed[T]) *Waiter[T] {
 	w := q.alloc()
-	w.Task, w.Tag, w.Value = t, tag, v
+	w.Task, w.Tag, w.Value, w.home, w.killed = t, tag, v, q, killed
 	q.push(w)
-	returned := false
-	defer func() {
-		if !returned { // killed: Park unwinds
-			if w.q != nil {
-				q.remove(w)
-			}
-			if killed != nil {
-				killed.Killed(w)
-			}
-			q.free(w)
-		}
-	}()
-	var err error
+	return w
+}
+
+// Hook returns what tells w's queue that w's task was killed while parked.
+// Never parks.
+func (w *Waiter[T]) Hook() scheduler.KillHook { return (*hook[T])(w) }
+
+// Leave ends the wait of w, whose scheduler.ParkWith returned err, and
+// returns what Wait returns: the value and error that Wake handed w, or
+// err with w out of q. After a stray wake-up (err is nil but w was not
+// woken) it parks the task again, as Wait does. May park the calling task.
+func (q *Queue[T]) Leave(ctx context.Context, what string, w *Waiter[T], err error) (T, error) {
+	if w.Woken {
+		v, err := w.Value, w.Err
+		q.free(w)
+		return v, err
+	}
+	return q.leave(ctx, what, w, err)
+}
+
+// leave is Leave's slow path: a stray wake-up or an error.
+func (q *Queue[T]) leave(ctx context.Context, what string, w *Waiter[T], err error) (T, error) {
 	for !w.Woken && err == nil {
 		if w.q == nil { // a stray Wake made Front drop it
 			q.push(w)
 		}
-		err = scheduler.Park(ctx, what)
+		err = scheduler.ParkWith(ctx, what, w.Hook())
 	}
-	returned = true
 	if !w.Woken {
 		if w.q != nil {
 			q.remove(w)
@@ -120,9 +145,24 @@ func (q *Queue[T]) Wait(ctx context.Context, what string, tag int, v T, killed K
 		var zero T
 		return zero, err
 	}
-	v, err = w.Value, w.Err
+	v, err := w.Value, w.Err
 	q.free(w)
 	return v, err
+}
+
+// hook is a waiter seen by the scheduler: its task's kill.
+type hook[T any] Waiter[T]
+
+func (h *hook[T]) Killed() {
+	w := (*Waiter[T])(h)
+	q := w.home
+	if w.q != nil {
+		q.remove(w)
+	}
+	if w.killed != nil {
+		w.killed.Killed(w)
+	}
+	q.free(w)
 }
 
 // Front returns the first waiter that still waits, or nil when none does.
@@ -161,6 +201,22 @@ func (q *Queue[T]) WakeAll(v T, err error) int {
 		if q.Wake(w, v, err) {
 			n++
 		}
+	}
+	return n
+}
+
+// Prune drops the waiters whose wait ended without a wake-up and returns
+// the number still waiting. Never parks.
+func (q *Queue[T]) Prune() int {
+	n := 0
+	for w := q.head; w != nil; {
+		next := w.next
+		if w.Task.State() == scheduler.StateParked {
+			n++
+		} else {
+			q.remove(w)
+		}
+		w = next
 	}
 	return n
 }
@@ -217,9 +273,18 @@ func (q *Queue[T]) free(w *Waiter[T]) {
 // one loop refuses use from another. The zero value is unbound.
 type Home struct{ loop *scheduler.Loop }
 
-// Check binds h to t's loop if it is unbound, and returns
-// scheduler.ErrWrongLoop if t belongs to another loop. Never parks.
+// Check vets the task a call that may park was given (the task its ctx
+// carries): it fails with scheduler.ErrNoTask for none, with
+// scheduler.ErrNotCurrent for a task that is not the one running, and with
+// scheduler.ErrWrongLoop for a task of another loop than h's. It binds an
+// unbound h to the task's loop. Never parks.
 func (h *Home) Check(t *scheduler.Task) error {
+	switch {
+	case t == nil:
+		return scheduler.ErrNoTask
+	case t.State() != scheduler.StateRunning:
+		return scheduler.ErrNotCurrent
+	}
 	l := t.Loop()
 	if h.loop != l {
 		if h.loop != nil {

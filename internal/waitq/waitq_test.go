@@ -164,3 +164,70 @@ func TestHomeRefusesAnotherLoop(t *testing.T) {
 		return nil
 	})
 }
+
+func TestHomeRefusesNoTaskAndATaskThatIsNotRunning(t *testing.T) {
+	var h waitq.Home
+	if err := h.Check(nil); !errors.Is(err, scheduler.ErrNoTask) {
+		t.Errorf("Check(nil) = %v, want ErrNoTask", err)
+	}
+	run(t, func(ctx context.Context) error {
+		other, _ := scheduler.Go(ctx, func(ctx context.Context) error { return nil })
+		if err := h.Check(other); !errors.Is(err, scheduler.ErrNotCurrent) {
+			t.Errorf("Check(a runnable task) = %v, want ErrNotCurrent", err)
+		}
+		return other.Join(ctx)
+	})
+}
+
+func TestPruneDropsWaitersThatAreNotParked(t *testing.T) {
+	run(t, func(ctx context.Context) error {
+		var q waitq.Queue[string]
+		var got []string
+		ts := waiters(ctx, &q, &got, "a", "b", "c")
+		scheduler.Sleep(ctx, 0)
+		ts[1].Wake() // stray: b is runnable until it resumes and waits again
+		if n := q.Prune(); n != 2 {
+			t.Errorf("Prune = %d, want 2 still waiting", n)
+		}
+		scheduler.Sleep(ctx, 0) // b waits again, now at the back
+		q.WakeAll("all", nil)
+		scheduler.Sleep(ctx, 0)
+		if want := []string{"a:all", "c:all", "b:all"}; !slices.Equal(got, want) {
+			t.Errorf("got %v, want %v", got, want)
+		}
+		return nil
+	})
+}
+
+func TestEnterParkLeaveIsWait(t *testing.T) {
+	run(t, func(ctx context.Context) error {
+		var q waitq.Queue[string]
+		var r recorder
+		var got []string
+		wait := func(ctx context.Context, name string) error {
+			w := q.Enter(scheduler.Current(ctx), 0, name, &r)
+			v, err := q.Leave(ctx, "test", w, scheduler.ParkWith(ctx, "test", w.Hook()))
+			if err == nil {
+				got = append(got, name+":"+v)
+			}
+			return err
+		}
+		a, _ := scheduler.Go(ctx, func(ctx context.Context) error { return wait(ctx, "a") })
+		b, _ := scheduler.Go(ctx, func(ctx context.Context) error { return wait(ctx, "b") })
+		scheduler.Sleep(ctx, 0)
+		a.Wake() // stray: a waits on
+		scheduler.Sleep(ctx, 0)
+		b.Kill(ctx)
+		q.WakeAll("all", nil)
+		if err := a.Join(ctx); err != nil {
+			return err
+		}
+		if want := []string{"a:all"}; !slices.Equal(got, want) {
+			t.Errorf("got %v, want %v", got, want)
+		}
+		if want := []string{"b woken=no"}; !slices.Equal(r.seen, want) {
+			t.Errorf("Killed saw %v, want %v", r.seen, want)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,86 @@
+package scheduler_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/evergo/evergo/scheduler"
+)
+
+// hookLog records its Killed calls, with the state of the task then.
+type hookLog struct {
+	task   *scheduler.Task
+	states []scheduler.State
+}
+
+func (h *hookLog) Killed() { h.states = append(h.states, h.task.State()) }
+
+func TestParkWithHookToldOnceWhenParkedTaskIsKilled(t *testing.T) {
+	h := new(hookLog)
+	returned := false
+	run(t, func(ctx context.Context) error {
+		task := mustGo(t, ctx, func(ctx context.Context) error {
+			h.task = scheduler.Current(ctx)
+			scheduler.ParkWith(ctx, "test", h)
+			returned = true
+			return nil
+		})
+		scheduler.Sleep(ctx, 0)
+		if len(h.states) != 0 {
+			t.Fatalf("hook told %d times before the kill", len(h.states))
+		}
+		task.Kill(ctx)
+		if err := task.Join(ctx); !errors.Is(err, scheduler.ErrKilled) {
+			t.Errorf("Join = %v, want ErrKilled", err)
+		}
+		return nil
+	})
+	if len(h.states) != 1 || returned {
+		t.Fatalf("hook told %d times, ParkWith returned: %v; want once, and no return", len(h.states), returned)
+	}
+}
+
+func TestParkWithHookToldWhenWokenTaskIsKilledBeforeItResumes(t *testing.T) {
+	h := new(hookLog)
+	run(t, func(ctx context.Context) error {
+		task := mustGo(t, ctx, func(ctx context.Context) error {
+			h.task = scheduler.Current(ctx)
+			return scheduler.ParkWith(ctx, "test", h)
+		})
+		scheduler.Sleep(ctx, 0)
+		task.Wake()
+		task.Kill(ctx)
+		return nil
+	})
+	if len(h.states) != 1 || h.states[0] != scheduler.StateRunnable {
+		t.Fatalf("hook saw states %v, want one call, on the runnable task", h.states)
+	}
+}
+
+func TestParkWithHookNotToldWhenParkReturns(t *testing.T) {
+	h := new(hookLog)
+	run(t, func(ctx context.Context) error {
+		task := mustGo(t, ctx, func(ctx context.Context) error {
+			h.task = scheduler.Current(ctx)
+			if err := scheduler.ParkWith(ctx, "test", h); err != nil {
+				return err
+			}
+			short, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			if err := scheduler.ParkWith(short, "test", h); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("ParkWith with a deadline = %v, want DeadlineExceeded", err)
+			}
+			return scheduler.Sleep(ctx, time.Hour) // killed here, outside ParkWith
+		})
+		scheduler.Sleep(ctx, 0)
+		task.Wake()
+		scheduler.Sleep(ctx, 2*time.Second)
+		task.Kill(ctx)
+		return nil
+	}, scheduler.WithVirtualClock())
+	if len(h.states) != 0 {
+		t.Fatalf("hook told %d times, want none: every park returned", len(h.states))
+	}
+}
