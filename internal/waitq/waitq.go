@@ -19,10 +19,11 @@
 //   - Its ctx was done (deadline or cancellation): the loop made its task
 //     runnable. From then on Front skips and drops it, so no wake-up can be
 //     handed to a waiter that stopped waiting; Wait returns ctx's error.
-//   - Its task was killed: the task unwinds from Wait. Wait takes the waiter
-//     out and tells the primitive through Killed, which hands on whatever the
-//     waiter had been handed but never took (a lock's ownership goes to the
-//     next waiter, an item back to the queue).
+//   - Its task was killed: the kill takes the waiter out (through the
+//     scheduler.KillHook the task parked with) and tells the primitive
+//     through Killed, which hands on whatever the waiter had been handed but
+//     never took (a lock's ownership goes to the next waiter, an item back to
+//     the queue); then the task unwinds.
 //
 // # Calling context
 //
