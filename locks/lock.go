@@ -51,7 +51,7 @@ func (m *Lock) lock(ctx context.Context, t *scheduler.Task) error {
 		panic("locks: Lock of a Lock the calling task holds")
 	}
 	w := m.waiters.Enter(t, 0, struct{}{}, (*lockKilled)(m))
-	_, err := m.waiters.Leave(ctx, "locks.Lock", w, scheduler.ParkWith(ctx, "locks.Lock", w.Hook()))
+	_, err := m.waiters.Leave(w, scheduler.ParkWith(ctx, "locks.Lock", w.Hook()))
 	return err // nil: the unlocker made t the owner
 }
 

@@ -50,7 +50,7 @@ func TestParkWithHookToldWhenWokenTaskIsKilledBeforeItResumes(t *testing.T) {
 			return scheduler.ParkWith(ctx, "test", h)
 		})
 		scheduler.Sleep(ctx, 0)
-		task.Wake()
+		task.WakeWith(h)
 		task.Kill(ctx)
 		return nil
 	})
@@ -75,7 +75,7 @@ func TestParkWithHookNotToldWhenParkReturns(t *testing.T) {
 			return scheduler.Sleep(ctx, time.Hour) // killed here, outside ParkWith
 		})
 		scheduler.Sleep(ctx, 0)
-		task.Wake()
+		task.WakeWith(h)
 		scheduler.Sleep(ctx, 2*time.Second)
 		task.Kill(ctx)
 		return nil
@@ -83,4 +83,30 @@ func TestParkWithHookNotToldWhenParkReturns(t *testing.T) {
 	if len(h.states) != 0 {
 		t.Fatalf("hook told %d times, want none: every park returned", len(h.states))
 	}
+}
+
+func TestParkWithIsEndedOnlyByWakeWithItsOwnHook(t *testing.T) {
+	h, other := new(hookLog), new(hookLog)
+	run(t, func(ctx context.Context) error {
+		task := mustGo(t, ctx, func(ctx context.Context) error {
+			return scheduler.ParkWith(ctx, "test", h)
+		})
+		scheduler.Sleep(ctx, 0)
+		if task.Wake() {
+			t.Error("Wake ended a park with a hook")
+		}
+		if task.WakeWith(other) {
+			t.Error("WakeWith of another hook ended the park")
+		}
+		if task.State() != scheduler.StateParked {
+			t.Fatalf("task is %v, want still parked", task.State())
+		}
+		if !task.WakeWith(h) {
+			t.Error("WakeWith of the park's own hook reported false")
+		}
+		if task.WakeWith(h) {
+			t.Error("a second WakeWith reported true")
+		}
+		return task.Join(ctx)
+	})
 }

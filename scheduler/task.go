@@ -44,7 +44,7 @@ type life struct {
 	tm timer // Sleep's timer and the parking deadline
 
 	wakeable bool        // parked by Park: Wake may end the park
-	hook     KillHook    // ParkWith's, while in it: told if the task is killed
+	hook     ParkHook    // ParkWith's, while in it: its key, told if the task is killed
 	lending  *Task       // the task it resumed directly, while that one runs
 	wake     error       // what the pending park returns; set by whoever wakes it
 	what     string      // what it waits on, while parked

@@ -20,7 +20,7 @@
 //     runnable. From then on Front skips and drops it, so no wake-up can be
 //     handed to a waiter that stopped waiting; Wait returns ctx's error.
 //   - Its task was killed: the kill takes the waiter out (through the
-//     scheduler.KillHook the task parked with) and tells the primitive
+//     scheduler.ParkHook the task parked with) and tells the primitive
 //     through Killed, which hands on whatever the waiter had been handed but
 //     never took (a lock's ownership goes to the next waiter, an item back to
 //     the queue); then the task unwinds.
@@ -80,13 +80,11 @@ type Killed[T any] interface {
 // brings v and tag, until Wake hands it a value and an error, which Wait
 // returns. If ctx is done first, Wait returns ctx's error and the zero T,
 // having left q. If the task is killed, the waiter leaves q and killed (if
-// not nil) is told; the task unwinds from Wait.
-//
-// A Wake of the task by anything other than this Queue (a stray
-// scheduler.Task.Wake) does not end the wait: the task parks again, keeping
-// its place if it still has one. Wait fails at once with Park's errors
-// (scheduler.ErrNoTask, scheduler.ErrNotCurrent, scheduler.ErrKilled in a
-// dying task's deferred calls). May park the calling task.
+// not nil) is told; the task unwinds from Wait. Only Wake ends the wait
+// early: a scheduler.Task.Wake of the task does nothing. Wait fails at once
+// with Park's errors (scheduler.ErrNoTask, scheduler.ErrNotCurrent,
+// scheduler.ErrKilled in a dying task's deferred calls). May park the
+// calling task.
 //
 // Wait is Enter, scheduler.ParkWith and Leave; a primitive's hot path makes
 // those three calls itself, to keep a frame off the stack that every
@@ -98,7 +96,7 @@ func (q *Queue[T]) Wait(ctx context.Context, what string, tag int, v T, killed K
 		return zero, scheduler.ErrNoTask
 	}
 	w := q.Enter(t, tag, v, killed)
-	return q.Leave(ctx, what, w, scheduler.ParkWith(ctx, what, w.Hook()))
+	return q.Leave(w, scheduler.ParkWith(ctx, what, w.Hook()))
 }
 
 // Enter puts task t, which is about to park, at the back of q as a waiter
@@ -113,40 +111,20 @@ func (q *Queue[T]) Enter(t *scheduler.Task, tag int, v T, killed Killed[T]) *Wai
 	return w
 }
 
-// Hook returns what tells w's queue that w's task was killed while parked.
-// Never parks.
-func (w *Waiter[T]) Hook() scheduler.KillHook { return (*hook[T])(w) }
+// Hook returns the key w's task parks with: only Wake of w ends the park,
+// and a kill of the task is told to w's queue. Never parks.
+func (w *Waiter[T]) Hook() scheduler.ParkHook { return (*hook[T])(w) }
 
 // Leave ends the wait of w, whose scheduler.ParkWith returned err, and
 // returns what Wait returns: the value and error that Wake handed w, or
-// err with w out of q. After a stray wake-up (err is nil but w was not
-// woken) it parks the task again, as Wait does. May park the calling task.
-func (q *Queue[T]) Leave(ctx context.Context, what string, w *Waiter[T], err error) (T, error) {
+// err (ctx's error, or a refused park) with w out of q. Never parks.
+func (q *Queue[T]) Leave(w *Waiter[T], err error) (T, error) {
+	var v T
 	if w.Woken {
-		v, err := w.Value, w.Err
-		q.free(w)
-		return v, err
+		v, err = w.Value, w.Err
+	} else if w.q != nil {
+		q.remove(w)
 	}
-	return q.leave(ctx, what, w, err)
-}
-
-// leave is Leave's slow path: a stray wake-up or an error.
-func (q *Queue[T]) leave(ctx context.Context, what string, w *Waiter[T], err error) (T, error) {
-	for !w.Woken && err == nil {
-		if w.q == nil { // a stray Wake made Front drop it
-			q.push(w)
-		}
-		err = scheduler.ParkWith(ctx, what, w.Hook())
-	}
-	if !w.Woken {
-		if w.q != nil {
-			q.remove(w)
-		}
-		q.free(w)
-		var zero T
-		return zero, err
-	}
-	v, err := w.Value, w.Err
 	q.free(w)
 	return v, err
 }
@@ -187,7 +165,7 @@ func (q *Queue[T]) Wake(w *Waiter[T], v T, err error) bool {
 		panic("waitq: Wake of a waiter that is not in this queue")
 	}
 	q.remove(w)
-	if !w.Task.Wake() {
+	if !w.Task.WakeWith(w.Hook()) {
 		return false
 	}
 	w.Value, w.Err, w.Woken = v, err, true
