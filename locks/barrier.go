@@ -16,7 +16,9 @@ import (
 // A Barrier breaks when a waiter leaves early (its ctx ends, or it is
 // killed), when the action panics, and on Abort: every task waiting, and
 // every task that arrives until Reset, gets ErrBrokenBarrier. This is
-// Python's threading.Barrier. A Barrier must not be copied after first use.
+// Python's threading.Barrier. Make one with NewBarrier: the zero value has
+// no parties, and Wait panics on it. A Barrier must not be copied after
+// first use.
 type Barrier struct {
 	_       noCopy
 	parties int
@@ -44,8 +46,12 @@ func NewBarrier(parties int, action func()) (*Barrier, error) {
 // ErrBrokenBarrier if b is or becomes broken, and with ctx's error if ctx is
 // done first, which breaks b for the others. It fails with
 // scheduler.ErrNoTask, scheduler.ErrNotCurrent or scheduler.ErrWrongLoop.
-// May park the calling task.
+// It panics with "locks: Barrier.Wait on a Barrier not made by NewBarrier"
+// on a zero Barrier. May park the calling task.
 func (b *Barrier) Wait(ctx context.Context) (int, error) {
+	if b.parties == 0 {
+		panic("locks: Barrier.Wait on a Barrier not made by NewBarrier")
+	}
 	t := scheduler.Current(ctx)
 	if err := b.home.Check(t); err != nil {
 		return 0, err
@@ -63,7 +69,7 @@ func (b *Barrier) Wait(ctx context.Context) (int, error) {
 		return i, nil
 	}
 	round := b.round
-	i, err := b.waiters.Wait(ctx, "locks.Barrier.Wait", 0, i, (*barrierKilled)(b))
+	i, err := b.waiters.Wait(ctx, "locks.Barrier.Wait", int(round), i, (*barrierKilled)(b))
 	if err != nil && !errors.Is(err, ErrBrokenBarrier) && b.round == round {
 		b.breakAll() // it left early: its round cannot complete
 	}
@@ -118,12 +124,14 @@ func (b *Barrier) breakAll() {
 	b.waiters.WakeAll(0, ErrBrokenBarrier)
 }
 
-// barrierKilled is b seen by its waiters' kills: a task killed before the
-// round completed leaves it incomplete for good, which breaks b.
+// barrierKilled is b seen by its waiters' kills: a task killed before its
+// round completed leaves the round incomplete for good, which breaks b. A
+// waiter's Tag is its round: one whose round has ended already (it timed
+// out and b broke, say, and was Reset since) breaks nothing.
 type barrierKilled Barrier
 
 func (k *barrierKilled) Killed(w *waitq.Waiter[int]) {
-	if !w.Woken {
-		(*Barrier)(k).breakAll()
+	if b := (*Barrier)(k); !w.Woken && w.Tag == int(b.round) {
+		b.breakAll()
 	}
 }

@@ -12,6 +12,7 @@ import (
 // completely while it waits.
 type Locker interface {
 	Lock(ctx context.Context) error
+	TryLock(ctx context.Context) bool
 	Unlock(ctx context.Context)
 
 	heldBy(t *scheduler.Task) bool
@@ -34,11 +35,16 @@ var (
 // The zero value is a Condition with an RLock of its own; NewCondition makes
 // one over a given lock. A Condition must not be copied after first use.
 type Condition struct {
-	_       noCopy
-	l       Locker // nil until first use of a zero Condition: then &own
-	own     RLock
-	home    waitq.Home
-	waiters waitq.Queue[struct{}]
+	_    noCopy
+	l    Locker // nil until first use of a zero Condition: then &own
+	own  RLock
+	home waitq.Home
+	// Waiters are numbered as they come (Tag); a notification is woken
+	// with the number of the first waiter that came after it (Value), and
+	// only waiters before that number are notified by it, or handed it
+	// when a notified waiter is killed.
+	waiters waitq.Queue[uint64]
+	arrived uint64
 }
 
 // NewCondition returns a Condition over l, which may be shared with other
@@ -58,6 +64,10 @@ func (c *Condition) L() Locker {
 // Lock locks c's lock (see Lock.Lock and RLock.Lock). May park the calling
 // task.
 func (c *Condition) Lock(ctx context.Context) error { return c.L().Lock(ctx) }
+
+// TryLock locks c's lock if that takes no wait, and reports whether it did
+// (see Lock.TryLock and RLock.TryLock). Never parks.
+func (c *Condition) TryLock(ctx context.Context) bool { return c.L().TryLock(ctx) }
 
 // Unlock unlocks c's lock (see Lock.Unlock and RLock.Unlock). Never parks.
 func (c *Condition) Unlock(ctx context.Context) { c.L().Unlock(ctx) }
@@ -99,7 +109,9 @@ func (c *Condition) Wait(ctx context.Context) error {
 			l.excuse(t, depth)
 		}
 	}()
-	_, err := c.waiters.Wait(ctx, "locks.Condition.Wait", 0, struct{}{}, (*conditionKilled)(c))
+	n := c.arrived
+	c.arrived++
+	_, err := c.waiters.Wait(ctx, "locks.Condition.Wait", int(n), 0, (*conditionKilled)(c))
 	// ctx's deadline was for the notification: the lock is retaken under the
 	// task's own context, which ends only with the task.
 	if lerr := l.Lock(t.Context()); lerr != nil { // a dying task's deferred call
@@ -140,7 +152,7 @@ func (c *Condition) Notify(ctx context.Context, n int) {
 // NotifyAll wakes every task waiting on c (see Notify). Never parks.
 func (c *Condition) NotifyAll(ctx context.Context) {
 	c.mustHold(ctx, "NotifyAll")
-	c.waiters.WakeAll(struct{}{}, nil)
+	c.waiters.WakeAll(c.arrived, nil)
 }
 
 func (c *Condition) notify(n int) {
@@ -149,7 +161,7 @@ func (c *Condition) notify(n int) {
 		if w == nil {
 			return
 		}
-		c.waiters.Wake(w, struct{}{}, nil)
+		c.waiters.Wake(w, c.arrived, nil)
 	}
 }
 
@@ -160,11 +172,16 @@ func (c *Condition) mustHold(ctx context.Context, call string) {
 }
 
 // conditionKilled is c seen by its waiters' kills: a killed task that was
-// notified passes the notification on.
+// notified passes the notification on, to the first waiter that was
+// waiting when it was made (none, for a NotifyAll: it woke them all).
 type conditionKilled Condition
 
-func (k *conditionKilled) Killed(w *waitq.Waiter[struct{}]) {
-	if w.Woken {
-		(*Condition)(k).notify(1)
+func (k *conditionKilled) Killed(w *waitq.Waiter[uint64]) {
+	c := (*Condition)(k)
+	if !w.Woken {
+		return
+	}
+	if next := c.waiters.Front(); next != nil && uint64(next.Tag) < w.Value {
+		c.waiters.Wake(next, w.Value, nil)
 	}
 }

@@ -147,6 +147,34 @@ func TestConditionWaitForDeadlineFailsUnlessThePredicateHolds(t *testing.T) {
 	})
 }
 
+func TestConditionWaitPastItsDeadlineStillRetakesTheLock(t *testing.T) {
+	run(t, func(ctx context.Context) error {
+		c := locks.NewCondition(new(locks.Lock))
+		var waitErr error
+		holds := false
+		waiter := spawn(t, ctx, "waiter", func(ctx context.Context) error {
+			c.Lock(ctx)
+			defer c.Unlock(ctx)
+			short, cancel := timeout(ctx, time.Second)
+			defer cancel()
+			waitErr = c.Wait(short)
+			holds = !c.TryLock(ctx) && c.L().(*locks.Lock).Locked()
+			return nil
+		})
+		yield(ctx)
+		c.Lock(ctx) // held across the waiter's deadline
+		scheduler.Sleep(ctx, 2*time.Second)
+		c.Unlock(ctx)
+		if err := waiter.Join(ctx); err != nil {
+			return err
+		}
+		if !errors.Is(waitErr, context.DeadlineExceeded) || !holds {
+			t.Errorf("Wait = %v, holding the lock: %v; want DeadlineExceeded, holding it", waitErr, holds)
+		}
+		return nil
+	})
+}
+
 func TestConditionWaitRetakesAnRLockAsOftenAsItWasHeld(t *testing.T) {
 	run(t, func(ctx context.Context) error {
 		var c locks.Condition // an RLock of its own
@@ -190,7 +218,7 @@ func TestKilledConditionWaiterPassesTheNotificationOn(t *testing.T) {
 		c.Notify(ctx, 1) // to a, which is killed before it runs
 		c.Unlock(ctx)
 		a.Kill(ctx)
-		if err := a.Join(ctx); !errors.Is(err, scheduler.ErrKilled) {
+		if err := a.Join(ctx); err != scheduler.ErrKilled {
 			t.Errorf("a ended with %v, want ErrKilled (its deferred Unlock must not panic)", err)
 		}
 		if err := b.Join(ctx); err != nil {

@@ -20,9 +20,12 @@
 // first: ctx carries the calling task (the context the task was given, or
 // one derived from it), its deadline is the call's timeout and its
 // cancellation ends the wait; the call then returns ctx's error and has
-// taken nothing. Without a task in ctx it fails with scheduler.ErrNoTask. A
-// call that may park and can be granted at once is granted at once, even
-// when ctx is done. Each has a Try twin that never parks.
+// taken nothing. Without a task in ctx it fails with scheduler.ErrNoTask,
+// and in a dying task's deferred calls with scheduler.ErrKilled. A call that
+// may park and can be granted at once is granted at once, even when ctx is
+// done. Taking a lock or a permit has a Try twin that never parks (TryLock,
+// TryRLock, TryAcquire); Event.IsSet is Event.Wait's. Condition.Wait and
+// Barrier.Wait have none: waiting is what they are for.
 //
 // # Fairness
 //
@@ -44,17 +47,21 @@
 // whose ctx is done (a deadline, a cancellation) is passed over by whoever
 // hands out next. One that is killed after it was handed something (a lock,
 // a permit, a notification) but before it ran hands it on to the next
-// waiter as it unwinds. A task killed in Condition.Wait unwinds without the
-// Condition's lock, and its deferred Unlocks of it do nothing; a task killed
-// at a Barrier breaks the Barrier for the others, as a timeout does.
+// waiter when it is killed (a notification only to a task that was waiting
+// when it was made). Stray wake-ups do not happen: a scheduler.Task.Wake of
+// a task waiting here does nothing. A task killed in Condition.Wait unwinds
+// without the Condition's lock, and its deferred Unlocks of it do nothing; a
+// task killed at a Barrier breaks the Barrier for the others, as a timeout
+// does.
 //
 // # Misuse
 //
 // Programming errors panic with a message that starts "locks: ": unlocking
 // a lock that is not locked or that another task holds ("locks: Unlock of
-// unlocked Lock"), locking a Lock or an RWLock's write side that the task
-// holds already, releasing a BoundedSemaphore more times than it was
+// unlocked Lock"), locking a Lock or an RWLock that the task holds already
+// (for writing), releasing a BoundedSemaphore more times than it was
 // acquired, waiting on or notifying a Condition without holding its lock,
-// and a Try call whose ctx carries no task. Constructors given a count they
-// cannot work with return an error wrapping ErrInvalid.
+// waiting on a Barrier not made by NewBarrier, and a Try call whose ctx
+// carries no task. Constructors given a count they cannot work with return
+// an error wrapping ErrInvalid.
 package locks

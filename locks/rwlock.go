@@ -35,12 +35,16 @@ const (
 // RLock takes a read lock for the task that ctx carries: at once if no
 // writer holds m and no task waits, otherwise parking it until its turn. It
 // fails with scheduler.ErrNoTask, scheduler.ErrNotCurrent,
-// scheduler.ErrWrongLoop or ctx's error (no lock is then taken). May park
-// the calling task.
+// scheduler.ErrWrongLoop or ctx's error (no lock is then taken). It panics
+// if the task holds the write lock: it would wait for itself. May park the
+// calling task.
 func (m *RWLock) RLock(ctx context.Context) error {
 	t := scheduler.Current(ctx)
 	if err := m.home.Check(t); err != nil {
 		return err
+	}
+	if m.writer == t {
+		panic("locks: RLock of an RWLock the calling task holds for writing")
 	}
 	m.admit() // readers that may enter ahead of t
 	if m.writer == nil && m.waiters.Front() == nil {

@@ -55,9 +55,23 @@ func TestRWLockWriterIsAlone(t *testing.T) {
 			m.RUnlock()
 			return nil
 		})
+		readers := 0
+		spawn(t, ctx, "reader 2", func(ctx context.Context) error {
+			if err := m.RLock(ctx); err != nil {
+				return err
+			}
+			readers++
+			scheduler.Sleep(ctx, 0) // inside while the writer comes
+			readers--
+			m.RUnlock()
+			return nil
+		})
 		spawn(t, ctx, "writer", func(ctx context.Context) error {
 			if err := m.Lock(ctx); err != nil {
 				return err
+			}
+			if readers != 0 {
+				t.Errorf("the writer got in beside %d readers", readers)
 			}
 			got = append(got, "writer")
 			m.Unlock(ctx)
@@ -170,6 +184,7 @@ func TestRWLockMisusePanics(t *testing.T) {
 		mustPanic(t, "locks: Unlock of unlocked RWLock", func() { m.Unlock(ctx) })
 		m.Lock(ctx)
 		mustPanic(t, "locks: Lock of an RWLock the calling task holds", func() { m.Lock(ctx) })
+		mustPanic(t, "locks: RLock of an RWLock the calling task holds for writing", func() { m.RLock(ctx) })
 		other := spawn(t, ctx, "other", func(ctx context.Context) error {
 			mustPanic(t, "locks: Unlock of an RWLock held by another task", func() { m.Unlock(ctx) })
 			return nil

@@ -69,12 +69,14 @@ func (s *Semaphore) Release() { s.release(false) }
 
 // release gives a permit back; bounded: not beyond s.bound.
 func (s *Semaphore) release(bounded bool) {
+	// While tasks wait no permit is free, so the check holds for a bound of
+	// 0 too: no permit is out, and none may be handed to a waiter.
+	if bounded && s.value >= s.bound {
+		panic("locks: BoundedSemaphore released more times than acquired")
+	}
 	if w := s.waiters.Front(); w != nil {
 		s.waiters.Wake(w, struct{}{}, nil)
 		return
-	}
-	if bounded && s.value >= s.bound {
-		panic("locks: BoundedSemaphore released more times than acquired")
 	}
 	s.value++
 }
