@@ -316,7 +316,8 @@ func (f *Fiber) Switch(to *Fiber, v any) (any, error) {
 	// other goroutine's addresses), and this frame alone costs about 1.2×. So
 	// the first hop is made here, not in pass; the checks are check's, spelled
 	// out to spare a call; the way back is one comparison. Do not add calls,
-	// frames or stores to this path.
+	// frames or stores to this path. (begin and end, in hop.go, are this
+	// function split in two for the scheduler's park; keep them in step.)
 	g := f.g
 	if g == nil || to == nil || to.g != g || g.x.to != f || to == f ||
 		to.state == ended || f.dying {

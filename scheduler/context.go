@@ -214,7 +214,12 @@ func LoopOf(ctx context.Context) *Loop {
 
 // Current returns the task that ctx carries, or nil: inside a task's function,
 // the task itself. Never parks.
-func Current(ctx context.Context) *Task { return taskOf(ctx) }
+func Current(ctx context.Context) *Task {
+	if c, ok := ctx.(*taskCtx); ok { // the task's own context, inline
+		return c.t
+	}
+	return taskOf(ctx)
+}
 
 // Now returns the time on the clock of the loop that ctx carries (virtual
 // under WithVirtualClock), or time.Now() when ctx carries no loop. Never

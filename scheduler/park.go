@@ -3,6 +3,8 @@ package scheduler
 import (
 	"context"
 	"time"
+
+	"github.com/evergo/evergo/internal/fiberhop"
 )
 
 // Park parks the calling task until Wake wakes it (Park returns nil) or ctx is
@@ -37,9 +39,10 @@ func ParkWith(ctx context.Context, what string, h ParkHook) error {
 	// Budget: a park by a task passing its own context, and the hand-off to
 	// the next task (handOn), within one coroutine switch each way
 	// (BenchmarkQueuePingPong: a queue ping-pong within 0.6× a channel
-	// ping-pong). As in Sleep, the switch is made here, in the caller's
-	// frame: after a coroutine switch every return on the way back is
-	// mispredicted. Do not add calls or frames to this path.
+	// ping-pong). The coroutine switch is made here, in the caller's frame,
+	// with fiber's Switch split around it (internal/fiberhop): after a
+	// coroutine switch every return on the way back is mispredicted. Do not
+	// add frames to this path.
 	if c, ok := ctx.(*taskCtx); ok {
 		t := c.t
 		l := t.l
@@ -53,7 +56,16 @@ func ParkWith(ctx context.Context, what string, h ParkHook) error {
 			t.state = StateParked
 			t.what = what
 			t.seq++
-			_, err := t.f.Switch(to, v)
+			next, yield, err := fiberhop.Begin(t.f, to, v)
+			switch {
+			case next != nil:
+				next()
+			case yield != nil:
+				yield(struct{}{})
+			}
+			if err == nil {
+				_, err = fiberhop.End(t.f)
+			}
 			t.hook = nil
 			if err != nil {
 				t.unpark() // cannot happen for a running task: undo the park
@@ -85,7 +97,12 @@ func ParkWith(ctx context.Context, what string, h ParkHook) error {
 // task that is not parked (it was woken already, by Wake or by its ctx)
 // does nothing, so a wake-up is never delivered twice and never lost to a
 // task that has stopped waiting. Never parks.
-func (t *Task) Wake() bool { return t.WakeWith(nil) }
+func (t *Task) Wake() bool {
+	if t.state != StateParked || !t.wakeable || t.hook != nil {
+		return false
+	}
+	return t.ready(nil)
+}
 
 // WakeWith makes a task parked by ParkWith with h runnable; its ParkWith
 // returns nil. It reports whether it did: it does nothing, as Wake, to a
@@ -309,6 +326,16 @@ func (t *Task) ready(err error) bool {
 
 // unpark takes a parked t out of everything it waits in.
 func (t *Task) unpark() {
+	if t.tm.node.Queued() || t.stop != nil || t.list != nil || t.fdw != nil {
+		t.unwatch()
+	}
+	t.waitFor = nil
+	t.what = ""
+	t.wakeable = false
+}
+
+// unwatch takes a parked t out of its timer, watch, wait list and fd.
+func (t *Task) unwatch() {
 	l := t.l
 	if t.tm.node.Queued() {
 		l.timers.Remove(&t.tm)
@@ -327,7 +354,4 @@ func (t *Task) unpark() {
 		l.fdWaits--
 		t.fdw = nil
 	}
-	t.waitFor = nil
-	t.what = ""
-	t.wakeable = false
 }
