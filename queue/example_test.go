@@ -145,3 +145,32 @@ func ExamplePriorityQueue() {
 	// 3 write docs
 	// least: 7
 }
+
+// A LifoQueue is a stack: an undo history gives back the newest edit first.
+// A bounded one refuses, without parking, what TryPut cannot hold.
+func ExampleLifoQueue() {
+	err := scheduler.Run(context.Background(), func(ctx context.Context) error {
+		history := queue.NewLifo[string](3)
+		for _, edit := range []string{"type a", "type b", "delete b", "type c"} {
+			if err := history.TryPut(edit); err != nil {
+				fmt.Println("not kept:", edit, "-", err)
+			}
+		}
+		for history.Len() > 0 {
+			edit, err := history.Get(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Println("undo", edit)
+		}
+		return nil
+	})
+	if err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// not kept: type c - queue: full
+	// undo delete b
+	// undo type b
+	// undo type a
+}

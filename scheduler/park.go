@@ -123,16 +123,26 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	// Budget: a yield and the loop's resume of the next task within 1.5× an
 	// iter.Pull round trip (BenchmarkYieldPingPong), no allocation. After a
 	// coroutine switch every return on the way back is mispredicted, so the
-	// yield of a task passing its own context is made here, one frame above
-	// the switch, and resume is inlined into the loop's runReady. Do not add
-	// calls or frames to this path.
+	// yield of a task passing its own context is made here, with the
+	// coroutine switch itself in this frame (internal/fiberhop), and resume
+	// is inlined into the loop's runReady. Do not add frames to this path.
 	if c, ok := ctx.(*taskCtx); ok && d <= 0 {
 		t := c.t
 		l := t.l
 		if t == l.cur && !t.borrowed {
 			t.state = StateRunnable
 			l.ready.push(entry{t: t})
-			if _, err := t.f.Switch(l.main, nil); err != nil { // a dying task
+			next, yield, err := fiberhop.Begin(t.f, l.main, nil) // as in ParkWith
+			switch {
+			case next != nil:
+				next()
+			case yield != nil:
+				yield(struct{}{})
+			}
+			if err == nil {
+				_, err = fiberhop.End(t.f)
+			}
+			if err != nil { // a dying task
 				t.state = StateRunning
 				return err
 			}
