@@ -19,23 +19,26 @@ import (
 func Park(ctx context.Context, what string) error { return ParkWith(ctx, what, nil) }
 
 // A ParkHook is what a task parks with in ParkWith: a synchronization
-// primitive's entry for the task in its wait list. It is the park's key:
-// only WakeWith of the same hook ends the park early, so a stray Wake can
-// never make the task leave a wait list it still stands in. And it is told
-// if the task is killed before its park returns (while parked, or once woken
-// and before it resumed): Killed runs on the loop, in the call of Kill,
-// before the task unwinds, and must not park. It is where the primitive
-// takes the task out of its wait list and hands on what it had handed the
-// task (a lock's ownership, say), which the task will never take.
-type ParkHook interface {
-	Killed()
+// primitive's entry for the task in its wait list, which the primitive
+// keeps (embeds, typically) for as long as the task waits. It is the park's
+// key: only WakeWith of the same hook ends the park early, so a stray Wake
+// can never make the task leave a wait list it still stands in. The zero
+// value is a hook that is told nothing.
+type ParkHook struct {
+	// OnKill, if not nil, is told if the task is killed before its park
+	// returns (while parked, or once woken and before it resumed). Killed
+	// runs on the loop, in the call of Kill, before the task unwinds, and
+	// must not park. It is where the primitive takes the task out of its
+	// wait list and hands on what it had handed the task (a lock's
+	// ownership, say), which the task will never take.
+	OnKill interface{ Killed() }
 }
 
 // ParkWith parks the calling task as Park does, except that only WakeWith(h)
-// wakes it (Wake does not), and h is told if the task is killed before the
-// park returns. This spares its caller a deferred call on the path of every
-// park. A nil h makes it Park. May park the calling task.
-func ParkWith(ctx context.Context, what string, h ParkHook) error {
+// wakes it (Wake does not), and h.OnKill is told if the task is killed
+// before the park returns. This spares its caller a deferred call on the
+// path of every park. A nil h makes it Park. May park the calling task.
+func ParkWith(ctx context.Context, what string, h *ParkHook) error {
 	// Budget: a park by a task passing its own context, and the hand-off to
 	// the next task (handOn), within one coroutine switch each way
 	// (BenchmarkQueuePingPong: a queue ping-pong within 0.6× a channel
@@ -107,7 +110,7 @@ func (t *Task) Wake() bool {
 // WakeWith makes a task parked by ParkWith with h runnable; its ParkWith
 // returns nil. It reports whether it did: it does nothing, as Wake, to a
 // task that is not parked, or parked otherwise. Never parks.
-func (t *Task) WakeWith(h ParkHook) bool {
+func (t *Task) WakeWith(h *ParkHook) bool {
 	if t.state != StateParked || !t.wakeable || t.hook != h {
 		return false
 	}

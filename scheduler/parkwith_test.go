@@ -13,17 +13,24 @@ import (
 type hookLog struct {
 	task   *scheduler.Task
 	states []scheduler.State
+	hook   scheduler.ParkHook
+}
+
+func newHookLog() *hookLog {
+	h := new(hookLog)
+	h.hook.OnKill = h
+	return h
 }
 
 func (h *hookLog) Killed() { h.states = append(h.states, h.task.State()) }
 
 func TestParkWithHookToldOnceWhenParkedTaskIsKilled(t *testing.T) {
-	h := new(hookLog)
+	h := newHookLog()
 	returned := false
 	run(t, func(ctx context.Context) error {
 		task := mustGo(t, ctx, func(ctx context.Context) error {
 			h.task = scheduler.Current(ctx)
-			scheduler.ParkWith(ctx, "test", h)
+			scheduler.ParkWith(ctx, "test", &h.hook)
 			returned = true
 			return nil
 		})
@@ -43,14 +50,14 @@ func TestParkWithHookToldOnceWhenParkedTaskIsKilled(t *testing.T) {
 }
 
 func TestParkWithHookToldWhenWokenTaskIsKilledBeforeItResumes(t *testing.T) {
-	h := new(hookLog)
+	h := newHookLog()
 	run(t, func(ctx context.Context) error {
 		task := mustGo(t, ctx, func(ctx context.Context) error {
 			h.task = scheduler.Current(ctx)
-			return scheduler.ParkWith(ctx, "test", h)
+			return scheduler.ParkWith(ctx, "test", &h.hook)
 		})
 		scheduler.Sleep(ctx, 0)
-		task.WakeWith(h)
+		task.WakeWith(&h.hook)
 		task.Kill(ctx)
 		return nil
 	})
@@ -60,22 +67,22 @@ func TestParkWithHookToldWhenWokenTaskIsKilledBeforeItResumes(t *testing.T) {
 }
 
 func TestParkWithHookNotToldWhenParkReturns(t *testing.T) {
-	h := new(hookLog)
+	h := newHookLog()
 	run(t, func(ctx context.Context) error {
 		task := mustGo(t, ctx, func(ctx context.Context) error {
 			h.task = scheduler.Current(ctx)
-			if err := scheduler.ParkWith(ctx, "test", h); err != nil {
+			if err := scheduler.ParkWith(ctx, "test", &h.hook); err != nil {
 				return err
 			}
 			short, cancel := context.WithTimeout(ctx, time.Second)
 			defer cancel()
-			if err := scheduler.ParkWith(short, "test", h); !errors.Is(err, context.DeadlineExceeded) {
+			if err := scheduler.ParkWith(short, "test", &h.hook); !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("ParkWith with a deadline = %v, want DeadlineExceeded", err)
 			}
 			return scheduler.Sleep(ctx, time.Hour) // killed here, outside ParkWith
 		})
 		scheduler.Sleep(ctx, 0)
-		task.WakeWith(h)
+		task.WakeWith(&h.hook)
 		scheduler.Sleep(ctx, 2*time.Second)
 		task.Kill(ctx)
 		return nil
@@ -86,25 +93,25 @@ func TestParkWithHookNotToldWhenParkReturns(t *testing.T) {
 }
 
 func TestParkWithIsEndedOnlyByWakeWithItsOwnHook(t *testing.T) {
-	h, other := new(hookLog), new(hookLog)
+	h, other := newHookLog(), newHookLog()
 	run(t, func(ctx context.Context) error {
 		task := mustGo(t, ctx, func(ctx context.Context) error {
-			return scheduler.ParkWith(ctx, "test", h)
+			return scheduler.ParkWith(ctx, "test", &h.hook)
 		})
 		scheduler.Sleep(ctx, 0)
 		if task.Wake() {
 			t.Error("Wake ended a park with a hook")
 		}
-		if task.WakeWith(other) {
+		if task.WakeWith(&other.hook) {
 			t.Error("WakeWith of another hook ended the park")
 		}
 		if task.State() != scheduler.StateParked {
 			t.Fatalf("task is %v, want still parked", task.State())
 		}
-		if !task.WakeWith(h) {
+		if !task.WakeWith(&h.hook) {
 			t.Error("WakeWith of the park's own hook reported false")
 		}
-		if task.WakeWith(h) {
+		if task.WakeWith(&h.hook) {
 			t.Error("a second WakeWith reported true")
 		}
 		return task.Join(ctx)

@@ -44,7 +44,7 @@ type life struct {
 	tm timer // Sleep's timer and the parking deadline
 
 	wakeable bool        // parked by Park: Wake may end the park
-	hook     ParkHook    // ParkWith's, while in it: its key, told if the task is killed
+	hook     *ParkHook   // ParkWith's, while in it: its key, told if the task is killed
 	lending  *Task       // the task it resumed directly, while that one runs
 	wake     error       // what the pending park returns; set by whoever wakes it
 	what     string      // what it waits on, while parked
@@ -323,7 +323,9 @@ func (l *Loop) kill(t *Task, by *fiber.Fiber) error {
 	} // a runnable task's entry in the run queue goes stale
 	if h := t.hook; h != nil { // its ParkWith will not return
 		t.hook = nil
-		h.Killed()
+		if h.OnKill != nil {
+			h.OnKill.Killed()
+		}
 	}
 	t.state = StateRunning
 	t.ctx.cancel()

@@ -52,6 +52,7 @@ type Waiter[T any] struct {
 	q          *Queue[T] // the queue it is in; nil once out
 	home       *Queue[T] // the queue it waits on
 	killed     Killed[T]
+	hook       scheduler.ParkHook // OnKill: the waiter as a killedBy
 	prev, next *Waiter[T]
 }
 
@@ -107,13 +108,14 @@ func (q *Queue[T]) Wait(ctx context.Context, what string, tag int, v T, killed K
 func (q *Queue[T]) Enter(t *scheduler.Task, tag int, v T, killed Killed[T]) *Waiter[T] {
 	w := q.alloc()
 	w.Task, w.Tag, w.Value, w.home, w.killed = t, tag, v, q, killed
+	w.hook.OnKill = (*killedBy[T])(w)
 	q.push(w)
 	return w
 }
 
 // Hook returns the key w's task parks with: only Wake of w ends the park,
 // and a kill of the task is told to w's queue. Never parks.
-func (w *Waiter[T]) Hook() scheduler.ParkHook { return (*hook[T])(w) }
+func (w *Waiter[T]) Hook() *scheduler.ParkHook { return &w.hook }
 
 // Leave ends the wait of w, whose scheduler.ParkWith returned err, and
 // returns what Wait returns: the value and error that Wake handed w, or
@@ -129,11 +131,11 @@ func (q *Queue[T]) Leave(w *Waiter[T], err error) (T, error) {
 	return v, err
 }
 
-// hook is a waiter seen by the scheduler: its task's kill.
-type hook[T any] Waiter[T]
+// killedBy is a waiter seen by its task's kill.
+type killedBy[T any] Waiter[T]
 
-func (h *hook[T]) Killed() {
-	w := (*Waiter[T])(h)
+func (k *killedBy[T]) Killed() {
+	w := (*Waiter[T])(k)
 	q := w.home
 	if w.q != nil {
 		q.remove(w)
