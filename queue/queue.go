@@ -50,8 +50,8 @@ func NewPriority[T cmp.Ordered](maxsize int) *PriorityQueue[T] {
 // NewPriorityFunc returns a priority queue that holds up to maxsize items
 // (0 or less means no bound) and gives back first the item that less puts
 // before all others. less must be a strict weak order. A nil less makes
-// any Put that has to keep its item panic with "queue: Put on a
-// PriorityQueue made with a nil less function". Never parks.
+// Put, TryPut and Get panic with "queue: Put on a PriorityQueue made with a
+// nil less function". Never parks.
 func NewPriorityFunc[T any](maxsize int, less func(a, b T) bool) *PriorityQueue[T] {
 	q := new(PriorityQueue[T])
 	q.make(priority, maxsize, less)
@@ -188,8 +188,11 @@ func (q *core[T]) TryGet() (T, error) {
 }
 
 func (q *core[T]) mustBeMade() {
-	if q.buf.order == unmade {
+	switch {
+	case q.buf.order == unmade:
 		panic("queue: a queue made without New, NewLifo, NewPriority or NewPriorityFunc")
+	case q.buf.order == priority && q.buf.less == nil:
+		panic("queue: Put on a PriorityQueue made with a nil less function")
 	}
 }
 

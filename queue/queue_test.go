@@ -167,24 +167,17 @@ func TestPriorityFuncQueueGetsFirstWhatLessPutsFirst(t *testing.T) {
 
 // A nil less makes any Put that has to keep its item panic; a Put handed
 // straight to a parked Get keeps nothing.
-func TestPriorityQueueWithNilLessPanicsOnPutThatKeepsItsItem(t *testing.T) {
+func TestPriorityQueueWithNilLessPanicsOnPutAndGet(t *testing.T) {
 	const want = "queue: Put on a PriorityQueue made with a nil less function"
 	q := queue.NewPriorityFunc[int](0, nil)
 	p := panicOf(func() { q.TryPut(1) })
 	expect(t, p == want, "TryPut on a priority queue with a nil less panicked with %v, want %q", p, want)
 	expect(t, q.Len() == 0, "Len = %d after the panicking Put, want 0", q.Len())
 	run(t, func(ctx context.Context) error {
-		q := queue.NewPriorityFunc[int](0, nil)
-		var got int
-		g := spawn(ctx, func(ctx context.Context) (err error) {
-			got, err = q.Get(ctx)
-			return err
-		})
-		settle(ctx, g)
-		p := panicOf(func() { q.Put(ctx, 7) })
-		expect(t, p == nil, "Put to a parked Get panicked with %v, want no panic: it keeps nothing", p)
-		err := g.Join(ctx)
-		expect(t, err == nil && got == 7, "Get = %d, %v, want 7", got, err)
+		p := panicOf(func() { q.Get(ctx) })
+		expect(t, p == want, "Get panicked with %v, want %q: it would wait for a Put that cannot come", p, want)
+		p = panicOf(func() { q.Put(ctx, 7) })
+		expect(t, p == want, "Put panicked with %v, want %q", p, want)
 		return nil
 	})
 }

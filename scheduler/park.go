@@ -70,8 +70,11 @@ func ParkWith(ctx context.Context, what string, h *ParkHook) error {
 				_, err = fiberhop.End(t.f)
 			}
 			t.hook = nil
-			if err != nil {
-				t.unpark() // cannot happen for a running task: undo the park
+			if err != nil { // cannot happen for a running task: undo the park
+				if to != l.main { // handOn made another task the running one
+					panic("scheduler: internal error: a hand-off failed: " + err.Error())
+				}
+				t.unpark()
 				t.state = StateRunning
 				return err
 			}
@@ -204,8 +207,11 @@ func (t *Task) park(ctx context.Context, what string) error {
 	t.state = StateParked
 	t.what = what
 	t.seq++
-	if _, err := t.f.Switch(to, v); err != nil {
-		t.unpark() // cannot happen for a running task: undo the park
+	if _, err := t.f.Switch(to, v); err != nil { // cannot happen for a running task
+		if to != l.main { // handOn made another task the running one
+			panic("scheduler: internal error: a hand-off failed: " + err.Error())
+		}
+		t.unpark() // undo the park
 		t.state = StateRunning
 		return err
 	}

@@ -117,3 +117,29 @@ func TestParkWithIsEndedOnlyByWakeWithItsOwnHook(t *testing.T) {
 		return task.Join(ctx)
 	})
 }
+
+type panickingHook struct{}
+
+func (panickingHook) Killed() { panic("hook failed") }
+
+func TestParkHookPanicComesBackFromJoinAndTheKillGoesOn(t *testing.T) {
+	run(t, func(ctx context.Context) error {
+		h := &scheduler.ParkHook{OnKill: panickingHook{}}
+		task := mustGo(t, ctx, func(ctx context.Context) error {
+			return scheduler.ParkWith(ctx, "test", h)
+		})
+		scheduler.Sleep(ctx, 0)
+		if err := task.Kill(ctx); err != nil {
+			t.Fatalf("Kill = %v", err)
+		}
+		var pe *scheduler.PanicError
+		err := task.Join(ctx)
+		if !errors.Is(err, scheduler.ErrKilled) || !errors.As(err, &pe) || pe.Value != "hook failed" {
+			t.Errorf("Join = %v, want ErrKilled joined with the hook's panic", err)
+		}
+		if task.State() != scheduler.StateEnded {
+			t.Errorf("the killed task is %v, want ended", task.State())
+		}
+		return nil
+	})
+}

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"runtime/debug"
 	"strconv"
 
 	"github.com/evergo/evergo/fiber"
@@ -321,26 +322,40 @@ func (l *Loop) kill(t *Task, by *fiber.Fiber) error {
 	if t.state == StateParked {
 		t.unpark()
 	} // a runnable task's entry in the run queue goes stale
-	if h := t.hook; h != nil { // its ParkWith will not return
-		t.hook = nil
-		if h.OnKill != nil {
-			h.OnKill.Killed()
-		}
-	}
+	hookErr := t.tellHook() // its ParkWith will not return
 	t.state = StateRunning
 	t.ctx.cancel()
 	prev := l.cur
 	l.cur = t
 	err := by.Kill(t.f)
 	l.cur = prev
-	if err != nil {
-		err = errors.Join(ErrKilled, err) // a deferred call panicked
+	if err != nil || hookErr != nil {
+		err = errors.Join(ErrKilled, hookErr, err) // a hook or a deferred call panicked
 	} else {
 		err = ErrKilled
 	}
 	if t.state != StateEnded {
 		l.finish(t, err)
 	}
+	return nil
+}
+
+// tellHook tells the hook of a ParkWith that t will not return from that it
+// was killed. A panic in the hook is the task's, as one in its deferred
+// calls would be: it comes back from Join, and the kill goes on.
+func (t *Task) tellHook() (err error) {
+	h := t.hook
+	if h == nil || h.OnKill == nil {
+		t.hook = nil
+		return nil
+	}
+	t.hook = nil
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	h.OnKill.Killed()
 	return nil
 }
 
