@@ -10,10 +10,10 @@ func init() {
 }
 
 // begin is Switch up to the coroutine switch: the checks, the baton, and
-// the state of f. (Switch spells begin and end out rather than call them: a
-// call before the switch costs its budget a few percent.) It returns the function that makes the first hop (see
+// the state of f. It returns the function that makes the first hop (see
 // pass): to's next, or f's yield; neither when to is unstarted, which end
-// leaves to onward.
+// leaves to onward. (Switch spells begin and end out rather than call them:
+// a call before the switch costs its budget a few percent.)
 func (f *Fiber) begin(to *Fiber, v any) (next func() (struct{}, bool), yield func(struct{}) bool, err error) {
 	g := f.g
 	if g == nil || to == nil || to.g != g || g.x.to != f || to == f ||

@@ -84,8 +84,10 @@ func (c *Channel[T]) send(ctx context.Context, m message[T]) error {
 
 // Receive receives a value from a task that sends one: at once if one is
 // parked in Send, otherwise parking until one is. It returns the error a
-// sender sent with SendError as its error. It fails with ErrClosed once the
-// channel is closed (also while parked), with ctx's error if ctx is done
+// sender sent with SendError as its error. Values handed to receivers that
+// were killed before they took them come first, even after Close. It fails
+// with ErrClosed once the channel is closed and no such value is left (also
+// while parked), with ctx's error if ctx is done
 // first, and with scheduler.ErrNoTask, scheduler.ErrNotCurrent or
 // scheduler.ErrWrongLoop. May park the calling task.
 func (c *Channel[T]) Receive(ctx context.Context) (T, error) {
@@ -144,8 +146,9 @@ func (c *Channel[T]) All(ctx context.Context) iter.Seq2[T, error] {
 }
 
 // Close closes c: Send, SendError and Receive fail with ErrClosed from now
-// on, and every task parked in them wakes with ErrClosed. Closing twice
-// does nothing more. Never parks.
+// on (Receive once the values killed receivers left are taken), and every
+// task parked in them wakes with ErrClosed. Closing twice does nothing
+// more. Never parks.
 func (c *Channel[T]) Close() {
 	c.closed = true
 	c.receivers.WakeAll(message[T]{}, ErrClosed)

@@ -16,7 +16,8 @@
 // Shutdown, Close...) cannot tell, and must be made on the queue's loop:
 // from one of its tasks or callbacks, or through Loop.Post.
 //
-// Put, Get, Join, Send and Receive may park the calling task; everything
+// Put, Get, Join, Send, SendError, Receive and a range over Channel.All may
+// park the calling task; everything
 // else never parks. A call that may park takes ctx first: ctx carries the
 // calling task, its deadline is the call's timeout and its cancellation ends
 // the wait; the call then returns ctx's error and has put or taken nothing.
@@ -37,10 +38,11 @@
 // # Kills
 //
 // A task killed in Get after an item was handed to it, but before it ran,
-// gives the item back when it is killed: to the next parked Get, or back to
-// the front of the queue, in the order the items were put (a bounded
-// queue may then hold more than maxsize items for a while: one more for
-// each item given back). A Channel's receiver does the same: nothing sent
+// gives the item back when it is killed: to the next parked Get, or back
+// into the queue where it came from: the front of a Queue (in the order the
+// items were put), the top of a LifoQueue, its place in a PriorityQueue. A
+// bounded queue may then hold more than maxsize items for a while: one more
+// for each item given back. A Channel's receiver does the same: nothing sent
 // is lost, and values still come out in the order they were sent.
 //
 // # Misuse

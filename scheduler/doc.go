@@ -26,10 +26,10 @@
 // "May park the calling task." or "Never parks.", and the set is fixed: a
 // function that may park counts as a switch point even when it returns at
 // once. The switch points of this package are Sleep (Sleep(ctx, 0) is a
-// yield: the task goes to the back of the run queue), Park, Task.Join,
-// Task.Kill (the killed task's deferred calls run before it returns) and
-// FD.Wait. Go, Spawn, Start, CallSoon, CallLater, CallAt, Post, Wake and the
-// accessors never park.
+// yield: the task goes to the back of the run queue), Park, ParkWith,
+// Task.Join, Task.Kill (the killed task's deferred calls run before it
+// returns) and FD.Wait. Go, Spawn, Start, CallSoon, CallLater, CallAt, Post,
+// Wake, WakeWith and the accessors never park.
 //
 // # Calling context
 //
@@ -72,7 +72,8 @@
 //
 // Kill is greenlet's GreenletExit: the killed task's suspension point panics
 // with ErrKilled, its deferred calls run (a parking call made by them
-// returns ErrKilled at once), and Join returns ErrKilled. When a loop ends
+// returns ErrKilled at once), and Join returns ErrKilled. A task parked by
+// ParkWith has its ParkHook told first, in the call of Kill. When a loop ends
 // early (Stop, a cancelled Run context, a deadlock, a panicking callback), it
 // kills the tasks still alive, oldest first: when Run returns, every
 // goroutine the loop started has exited.

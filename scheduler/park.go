@@ -27,8 +27,10 @@ func Park(ctx context.Context, what string) error { return ParkWith(ctx, what, n
 type ParkHook struct {
 	// OnKill, if not nil, is told if the task is killed before its park
 	// returns (while parked, or once woken and before it resumed). Killed
-	// runs on the loop, in the call of Kill, before the task unwinds, and
-	// must not park. It is where the primitive takes the task out of its
+	// runs on the loop, in the call of Kill (or the loop's kill of the tasks
+	// left when it ends), before the task's context is cancelled and before
+	// it unwinds, and must not park; a panic in it is the task's (Join
+	// returns it with ErrKilled). It is where the primitive takes the task out of its
 	// wait list and hands on what it had handed the task (a lock's
 	// ownership, say), which the task will never take.
 	OnKill interface{ Killed() }

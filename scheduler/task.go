@@ -44,7 +44,7 @@ type life struct {
 	f  *fiber.Fiber
 	tm timer // Sleep's timer and the parking deadline
 
-	wakeable bool        // parked by Park: Wake may end the park
+	wakeable bool        // parked by Park or ParkWith: Wake (WakeWith) may end the park
 	hook     *ParkHook   // ParkWith's, while in it: its key, told if the task is killed
 	lending  *Task       // the task it resumed directly, while that one runs
 	wake     error       // what the pending park returns; set by whoever wakes it
@@ -71,7 +71,7 @@ type life struct {
 //	StateRunnable → StateRunning   the loop resumes it
 //	StateRunning  → StateRunnable  it yields (Sleep(ctx, 0))
 //	StateRunning  → StateParked    it parks (Sleep, Join, a lock, a queue, an fd...)
-//	StateParked   → StateRunnable  Wake, a timer, an fd, a post, or its ctx is done
+//	StateParked   → StateRunnable  Wake, WakeWith, a timer, an fd, a post, or its ctx is done
 //	StateRunning  → StateEnded     its function returned or panicked
 //	any           → StateEnded     Kill, or the loop shutting down
 type State uint8
@@ -271,7 +271,8 @@ func (me *Task) joinNext(t *Task) error {
 // Kill ends the task. A task never run ends without its function running. A
 // suspended task (parked or runnable) is resumed with a panic of ErrKilled at
 // its suspension point, so that its deferred calls run (a parking call made
-// by them returns ErrKilled at once); its context is cancelled first. Kill
+// by them returns ErrKilled at once); its context is cancelled first (after
+// the ParkHook of a task in ParkWith is told, see ParkHook). Kill
 // returns once the task has ended; its Join returns ErrKilled (joined with a
 // *PanicError if a deferred call panicked). A task killing itself panics with
 // ErrKilled at once. Killing an ended task does nothing.

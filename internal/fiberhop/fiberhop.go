@@ -16,7 +16,8 @@
 // are typed any (a *fiber.Fiber each) because fiber imports this package.
 // The protocol is Switch's: Begin, then exactly one call of the function it
 // returned (none if it returned none), then End, with nothing in between
-// that touches the group.
+// that touches the group. When Begin fails, nothing was switched: End is
+// not called.
 package fiberhop
 
 // Begin starts a switch of the baton from f, the running fiber, to to with

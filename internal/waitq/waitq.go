@@ -40,8 +40,9 @@ import (
 )
 
 // A Waiter is one parked call in a Queue. A primitive reads and writes its
-// exported fields only while the waiter is queued (between Enter and the
-// Front that finds it); once woken it belongs to the waiting task again.
+// exported fields while the waiter is queued (between Enter and the Front
+// that finds it), and reads them in its Killed; once the task has resumed,
+// the waiter is its own again.
 type Waiter[T any] struct {
 	Task  *scheduler.Task // the parked task
 	Tag   int             // the primitive's mark: reader or writer, say
@@ -71,8 +72,9 @@ const maxSpare = 8
 // Killed is told about a waiter whose task was killed before its wait
 // returned. w is out of the queue; w.Woken reports whether Wake had handed
 // it w.Value and w.Err, which the task will never take: the primitive
-// passes them on. Killed runs in the call of scheduler.Task.Kill, before
-// the task unwinds; it must not park.
+// passes them on. Killed runs in the call of scheduler.Task.Kill (or the
+// loop's own kill of the tasks left when it ends), before the task unwinds;
+// it must not park.
 type Killed[T any] interface {
 	Killed(w *Waiter[T])
 }
