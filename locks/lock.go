@@ -152,20 +152,6 @@ type RLock struct {
 // calling task.
 func (m *RLock) Lock(ctx context.Context) error {
 	t := scheduler.Current(ctx)
-	if t != nil && m.home.Is(t.Loop()) && t.State() == scheduler.StateRunning {
-		switch m.owner {
-		case nil:
-			m.owner, m.depth = t, 1
-			return nil
-		case t:
-			m.depth++
-			return nil
-		}
-	}
-	return m.lock(ctx, t)
-}
-
-func (m *RLock) lock(ctx context.Context, t *scheduler.Task) error {
 	if err := m.home.Check(t); err != nil {
 		return err
 	}

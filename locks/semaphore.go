@@ -47,11 +47,9 @@ func (s *Semaphore) Acquire(ctx context.Context) error {
 	// Enter, ParkWith and Leave rather than Wait: one frame fewer under the
 	// coroutine switch of every contended Acquire.
 	w := s.waiters.Enter(t, 0, struct{}{}, (*semaphoreKilled)(s))
-	_, err := s.waiters.Leave(w, scheduler.ParkWith(ctx, acquireWhat, w.Hook()))
+	_, err := s.waiters.Leave(w, scheduler.ParkWith(ctx, "locks.Semaphore.Acquire", w.Hook()))
 	return err // nil: a Release handed it a permit
 }
-
-const acquireWhat = "locks.Semaphore.Acquire"
 
 // TryAcquire takes a permit if one is free, and reports whether it did.
 // Never parks.
