@@ -14,7 +14,10 @@
 // Tasks are Thread-like: Go or Spawn (or NewTask and Start) starts one, Join
 // waits for its end, Kill ends it, and its error is its result. Values travel
 // through closures, queues and futures. Run returns once its main task and
-// every task started on the loop have ended; RunForever runs until Stop.
+// every task started on the loop have ended and every post announced by
+// Loop.Expect has arrived (work handed to other goroutines is back);
+// RunForever runs until Stop. Loop.AtEnd registers what must be released
+// when the loop ends, however it ends.
 // Several loops may run at once in one process, each on its own goroutine;
 // they share nothing.
 //
@@ -107,7 +110,8 @@
 // # One loop iteration
 //
 //  1. Stop if Stop was called, Run's context was cancelled or a callback
-//     panicked; in Run, also once no task is left.
+//     panicked; in Run, also once no task is left and no expected post is
+//     still to come.
 //  2. Run the timers that are due: each callback becomes ready, each task
 //     sleeping or waiting with a deadline becomes runnable, earliest first.
 //  3. Take in the posts that arrived: each becomes a ready callback.

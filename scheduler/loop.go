@@ -53,6 +53,7 @@ type Loop struct {
 	outside  int            // posts announced by Expect and not arrived yet
 	watches  int            // parked tasks watching a context the loop does not own
 	afters   sync.WaitGroup // context.AfterFunc functions that may still run
+	atEnd    []*endFunc     // AtEnd's functions, in registration order
 	lives    []*life        // ended tasks' lives, for new tasks
 	sigs     sigTable
 	iters    uint64
@@ -131,14 +132,16 @@ func Run(ctx context.Context, main func(ctx context.Context) error, opts ...Opti
 }
 
 // Run runs main as the loop's first task (id 1, named "main") on the calling
-// goroutine and returns once it and every other task have ended. It returns
+// goroutine and returns once it and every other task have ended and every
+// post announced by Expect has arrived (work handed to other goroutines,
+// such as a thread pool's, is back). It returns
 // main's result, or: a *DeadlockError (wrapping ErrDeadlock) if every task
 // came to wait on something nothing could deliver; ErrStopped if Stop ended
 // the loop first; ctx's error if ctx was cancelled first; a *PanicError if a
 // callback panicked. When the loop ends early, the tasks still alive are
 // killed, oldest first, and their deferred calls run. Callbacks and timers
-// still pending when the loop ends never run. When Run returns, every
-// goroutine the loop started has exited.
+// still pending when the loop ends never run; the functions registered by
+// AtEnd do. When Run returns, every goroutine the loop started has exited.
 //
 // The tasks' contexts carry ctx's values, not its cancellation: cancelling
 // ctx stops the loop. Run fails with ErrClosed on a loop that has run, and
@@ -211,7 +214,7 @@ func (l *Loop) run(ctx context.Context, untilDone bool) error {
 		if p := l.stop.Load(); p != nil {
 			return *p
 		}
-		if untilDone && l.alive == 0 {
+		if untilDone && l.done() {
 			return nil
 		}
 		l.iters++
@@ -222,7 +225,7 @@ func (l *Loop) run(ctx context.Context, untilDone bool) error {
 			l.drainPosts()
 		}
 		l.runReady()
-		if l.stop.Load() != nil || untilDone && l.alive == 0 {
+		if l.stop.Load() != nil || untilDone && l.done() {
 			continue
 		}
 		if err := l.wait(untilDone); err != nil {
@@ -230,6 +233,10 @@ func (l *Loop) run(ctx context.Context, untilDone bool) error {
 		}
 	}
 }
+
+// done reports Run's end: no task is left and no post announced by Expect
+// is still to come (work handed to other goroutines is back).
+func (l *Loop) done() bool { return l.alive == 0 && l.outside == 0 }
 
 // runReady runs the tasks and callbacks that were ready when it began, and no
 // more, so that timers, fds and posts get their turn; while there are none,
@@ -369,8 +376,9 @@ func (l *Loop) finish(t *Task, err error) {
 // maxLives caps the ended tasks' lives a loop keeps for new tasks.
 const maxLives = 256
 
-// end shuts the loop down: kills what is alive, releases the poller, the
-// fibers' goroutines and the signal handlers, and refuses further posts.
+// end shuts the loop down: kills what is alive, runs the AtEnd functions,
+// releases the poller, the fibers' goroutines and the signal handlers, and
+// refuses further posts.
 func (l *Loop) end(err error) error {
 	for t := l.live; t != nil; t = l.live {
 		l.cur = nil
@@ -379,6 +387,9 @@ func (l *Loop) end(err error) error {
 		} else {
 			l.finish(t, ErrKilled)
 		}
+	}
+	if perr := l.runAtEnd(); perr != nil && err == nil {
+		err = perr
 	}
 	if cerr := l.g.Close(); cerr != nil && err == nil {
 		err = cerr
