@@ -1,0 +1,166 @@
+package futures
+
+import (
+	"context"
+	"runtime/debug"
+	"sync/atomic"
+
+	"github.com/evergo/evergo/internal/waitq"
+	"github.com/evergo/evergo/scheduler"
+)
+
+// An Executor runs functions and hands back their results as futures:
+// TaskPool runs them as tasks on the loop, ThreadPool on a pool of
+// goroutines. Submit and Map hand work to any Executor (Go methods cannot
+// have type parameters, so they are functions that take the executor).
+type Executor interface {
+	// Shutdown stops the executor taking work: Submit and Map fail with
+	// ErrShutdown from then on, and the calls parked in Submit on a full
+	// executor return ErrShutdown. Work already submitted goes on. With
+	// wait, Shutdown parks the task that ctx carries until that work has
+	// ended and the executor has released what it holds; without, it
+	// returns at once and the executor releases it once the work has ended.
+	// A second Shutdown waits likewise and returns nil. May park the
+	// calling task.
+	Shutdown(ctx context.Context, wait bool) error
+
+	// exec runs j for the task t, whose ctx is ctx, parking while the
+	// executor is full.
+	exec(ctx context.Context, t *scheduler.Task, j job) error
+}
+
+// A job is one function handed to an executor, with the future it
+// completes. Methods marked "on the loop" run on the future's loop; call
+// runs wherever the executor runs functions.
+type job interface {
+	begin() bool                           // on the loop: mark the future running; false if cancelled
+	call(ctx context.Context, inTask bool) // run the function, keeping its result
+	finish()                               // on the loop: complete the future with the kept result
+	offLoop()                              // on the loop: Cancel must claim the work from now on
+	claim() bool                           // off the loop: take the work before Cancel does
+}
+
+// Submit hands fn to e and returns the future of its result. fn receives a
+// context from the executor: for a TaskPool, the context of the task that
+// runs it; for a ThreadPool, one that carries no task (see ThreadPool).
+// While e runs as many functions as it may, Submit parks the calling task
+// until one ends. Submit fails with ErrShutdown after e's Shutdown,
+// scheduler.ErrNilFunc for a nil fn, scheduler.ErrNoTask without a task in
+// ctx, scheduler.ErrWrongLoop for an executor that works for another loop,
+// and ctx's error if ctx ends while it waits. May park the calling task.
+func Submit[T any](ctx context.Context, e Executor, fn func(ctx context.Context) (T, error)) (*Future[T], error) {
+	if fn == nil {
+		return nil, scheduler.ErrNilFunc
+	}
+	t := scheduler.Current(ctx)
+	if t == nil {
+		return nil, scheduler.ErrNoTask
+	}
+	w := &fnWork[T]{fn: fn}
+	if err := e.exec(ctx, t, w); err != nil {
+		return nil, err
+	}
+	w.f.home.Check(t) // binds it to the loop, which exec has vetted
+	return &w.f, nil
+}
+
+// work is what every job has: its future and the result its function left.
+type work[T any] struct {
+	f     Future[T]
+	value T
+	err   error
+	// claimed is the one field that another goroutine touches: a thread
+	// pool's worker and Cancel race for it (0: free, 1: the worker's, 2:
+	// Cancel's).
+	claimed atomic.Uint32
+}
+
+func (w *work[T]) begin() bool { return w.f.SetRunning() }
+
+func (w *work[T]) finish() {
+	if w.f.state >= done {
+		return // cancelled while its function ran (a TaskPool task killed, say)
+	}
+	w.f.complete(w.value, w.err, done)
+}
+
+func (w *work[T]) offLoop() { w.f.stop = w }
+
+func (w *work[T]) claim() bool { return w.claimed.CompareAndSwap(0, 1) }
+
+func (w *work[T]) stop() bool { return w.claimed.CompareAndSwap(0, 2) }
+
+// keep records the result of the function, or its panic. In a task, a kill
+// unwinding through it completes the future with scheduler.ErrKilled.
+func (w *work[T]) keep(inTask bool, run func() (T, error)) {
+	ok := false
+	defer func() {
+		if ok {
+			return
+		}
+		v := recover()
+		if inTask && v == scheduler.ErrKilled {
+			w.err = scheduler.ErrKilled
+			w.finish()
+			panic(v)
+		}
+		w.err = &PanicError{Value: v, Stack: debug.Stack()}
+	}()
+	w.value, w.err = run()
+	ok = true
+}
+
+// fnWork is Submit's job.
+type fnWork[T any] struct {
+	work[T]
+	fn func(ctx context.Context) (T, error)
+}
+
+func (w *fnWork[T]) call(ctx context.Context, inTask bool) {
+	w.keep(inTask, func() (T, error) { return w.fn(ctx) })
+}
+
+// A gate admits up to n functions of an executor at a time. Calls that find
+// it full park in FIFO order, and each slot that frees is handed to the
+// first of them directly.
+type gate struct {
+	n, busy int
+	shut    bool
+	waiters waitq.Queue[struct{}]
+}
+
+// enter takes a slot for the task t, parking it while none is free. It
+// fails with ErrShutdown once the gate is shut, and with ctx's error.
+func (g *gate) enter(ctx context.Context, t *scheduler.Task) error {
+	if g.shut {
+		return ErrShutdown
+	}
+	if g.busy < g.n && g.waiters.Front() == nil {
+		g.busy++
+		return nil
+	}
+	w := g.waiters.Enter(t, 0, struct{}{}, g)
+	_, err := g.waiters.Leave(w, scheduler.ParkWith(ctx, "futures.Submit (executor full)", w.Hook()))
+	return err // nil: the slot was handed over
+}
+
+// leave frees a slot: the first parked call takes it.
+func (g *gate) leave() {
+	if w := g.waiters.Front(); w != nil && g.waiters.Wake(w, struct{}{}, nil) {
+		return
+	}
+	g.busy--
+}
+
+// Killed passes on a slot handed to a task that was killed before it took it.
+func (g *gate) Killed(w *waitq.Waiter[struct{}]) {
+	if w.Woken && w.Err == nil {
+		g.leave()
+	}
+}
+
+// shutdown shuts the gate and sends the parked calls away with ErrShutdown.
+func (g *gate) shutdown() {
+	g.shut = true
+	g.waiters.WakeAll(struct{}{}, ErrShutdown)
+}

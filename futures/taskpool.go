@@ -1,0 +1,84 @@
+package futures
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/evergo/evergo/internal/waitq"
+	"github.com/evergo/evergo/scheduler"
+)
+
+// A TaskPool is an Executor that runs each function as a task of the loop,
+// up to n at a time: gevent's Pool, with futures. A task is started for a
+// function when it is submitted (lazily: an idle pool has no task), named
+// "futures.TaskPool", with the values of the submitter's context, and ends
+// with the function. The functions run on the loop, so they may park, and
+// share memory with the other tasks without locks.
+//
+// A TaskPool belongs to the loop of its first Submit; its methods are
+// called on that loop. A TaskPool must not be copied after first use.
+type TaskPool struct {
+	_     noCopy
+	home  waitq.Home
+	gate  gate
+	quiet waitq.Queue[struct{}] // Shutdown(wait) calls
+}
+
+// NewTaskPool returns a TaskPool that runs up to n functions at a time. It
+// fails with an error wrapping ErrInvalid if n < 1. Never parks.
+func NewTaskPool(n int) (*TaskPool, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("futures: NewTaskPool(%d): %w: the size must be at least 1", n, ErrInvalid)
+	}
+	p := &TaskPool{}
+	p.gate.n = n
+	return p, nil
+}
+
+func (p *TaskPool) exec(ctx context.Context, t *scheduler.Task, j job) error {
+	if err := p.home.Check(t); err != nil {
+		return err
+	}
+	if err := p.gate.enter(ctx, t); err != nil {
+		return err
+	}
+	if _, err := scheduler.Spawn(ctx, "futures.TaskPool", func(ctx context.Context) error {
+		defer p.leave()
+		if j.begin() {
+			j.call(ctx, true)
+			j.finish()
+		}
+		return nil
+	}); err != nil {
+		p.leave()
+		return err
+	}
+	return nil
+}
+
+// leave frees the slot of a task that ended.
+func (p *TaskPool) leave() {
+	p.gate.leave()
+	if p.gate.shut && p.gate.busy == 0 {
+		p.quiet.WakeAll(struct{}{}, nil)
+	}
+}
+
+// Shutdown stops the pool taking work, as Executor says. With wait, it
+// parks the task that ctx carries until the pool's tasks have ended; a
+// TaskPool holds nothing else. Without wait it never parks and needs no
+// task. May park the calling task.
+func (p *TaskPool) Shutdown(ctx context.Context, wait bool) error {
+	if !p.gate.shut {
+		p.gate.shutdown()
+	}
+	if !wait || p.gate.busy == 0 {
+		return nil
+	}
+	t := scheduler.Current(ctx)
+	if err := p.home.Check(t); err != nil {
+		return err
+	}
+	_, err := p.quiet.Wait(ctx, "futures.TaskPool.Shutdown", 0, struct{}{}, nil)
+	return err
+}
