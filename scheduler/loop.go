@@ -68,6 +68,9 @@ type Loop struct {
 	npost   atomic.Int32                // len(posts), read without mu
 	stop    atomic.Pointer[error]       // why the loop ends: Stop, Run's ctx, a callback's panic
 	wakes   atomic.Uint64               // eventfd writes, for Stats
+	// sleeping is set while the loop waits in the poller, or is about to:
+	// a Post wakes it only then (see wait).
+	sleeping atomic.Bool
 }
 
 type loopState uint8
@@ -444,7 +447,8 @@ func (l *Loop) stopLocked(err error) {
 
 // Post schedules fn to run on the loop as a callback, after the callbacks and
 // tasks already ready, and wakes the loop if it waits. Posts made before the
-// loop next looks are merged into one wake-up. Post fails with ErrClosed once
+// loop next looks are merged into one wake-up, and a post to a loop that is
+// busy wakes nothing: the loop finds it before it next waits. Post fails with ErrClosed once
 // the loop has ended (fn will never run). Never parks. Safe to call from any
 // goroutine: the one way into a loop from other goroutines.
 func (l *Loop) Post(fn func(ctx context.Context)) error {
@@ -457,7 +461,7 @@ func (l *Loop) Post(fn func(ctx context.Context)) error {
 		return ErrClosed
 	}
 	l.posts = append(l.posts, fn)
-	if l.npost.Add(1) == 1 && l.started {
+	if l.npost.Add(1) == 1 && l.started && l.sleeping.Load() {
 		l.wakes.Add(1)
 		l.poller.Wake()
 	}

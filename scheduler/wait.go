@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"runtime"
 	"time"
 )
 
@@ -30,14 +31,31 @@ func (l *Loop) wait(untilDone bool) error {
 		l.npost.Load() == 0 && l.sigs.n == 0:
 		return l.deadlock()
 	}
-	if timeout == 0 && l.nfds == 0 && l.npost.Load() == 0 {
-		return nil // nothing the poller could report: spare the syscall
+	if timeout != 0 {
+		// Let the goroutines this loop made runnable (a pool's workers,
+		// say) run before the thread blocks in the poller: they wait on its
+		// P, and a thread blocked in a system call keeps them waiting until
+		// the runtime's monitor takes the P back, 20 µs to 10 ms later.
+		runtime.Gosched()
+		// Posts write the eventfd only while the loop sleeps: sleeping is
+		// set before npost is read, and Post adds to npost before it reads
+		// sleeping, so one of the two sees the other.
+		l.sleeping.Store(true)
+		if l.npost.Load() > 0 {
+			l.sleeping.Store(false)
+			timeout = 0
+		}
+	}
+	if timeout == 0 && l.nfds == 0 {
+		l.drainPosts() // nothing the poller could report: spare the syscall
+		return nil
 	}
 	var start time.Time
 	if l.virtual && timeout > 0 {
 		start = time.Now() // only fds or posts are waited for: wall time runs
 	}
 	events, woken, err := l.poller.Wait(timeout)
+	l.sleeping.Store(false)
 	if err != nil {
 		return err
 	}
