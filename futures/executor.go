@@ -24,9 +24,12 @@ type Executor interface {
 	// calling task.
 	Shutdown(ctx context.Context, wait bool) error
 
-	// exec runs j for the task t, whose ctx is ctx, parking while the
-	// executor is full.
-	exec(ctx context.Context, t *scheduler.Task, j job) error
+	// slot takes a slot for the task t, whose ctx is ctx, parking while
+	// the executor is full; run then runs a job in it, or free gives it
+	// back unused.
+	slot(ctx context.Context, t *scheduler.Task) error
+	run(ctx context.Context, j job) error
+	free()
 }
 
 // A job is one function handed to an executor, with the future it
@@ -56,8 +59,11 @@ func Submit[T any](ctx context.Context, e Executor, fn func(ctx context.Context)
 	if t == nil {
 		return nil, scheduler.ErrNoTask
 	}
+	if err := e.slot(ctx, t); err != nil {
+		return nil, err
+	}
 	w := &fnWork[T]{fn: fn}
-	if err := e.exec(ctx, t, w); err != nil {
+	if err := e.run(ctx, w); err != nil {
 		return nil, err
 	}
 	w.f.home.Check(t) // binds it to the loop, which exec has vetted
@@ -122,11 +128,13 @@ func (w *fnWork[T]) call(ctx context.Context, inTask bool) {
 
 // A gate admits up to n functions of an executor at a time. Calls that find
 // it full park in FIFO order, and each slot that frees is handed to the
-// first of them directly.
+// first of them directly. Once the gate is shut and every slot is free, it
+// tells its executor through idle.
 type gate struct {
 	n, busy int
 	shut    bool
 	waiters waitq.Queue[struct{}]
+	idle    func()
 }
 
 // enter takes a slot for the task t, parking it while none is free. It
@@ -150,6 +158,9 @@ func (g *gate) leave() {
 		return
 	}
 	g.busy--
+	if g.shut && g.busy == 0 {
+		g.idle()
+	}
 }
 
 // Killed passes on a slot handed to a task that was killed before it took it.
@@ -159,8 +170,15 @@ func (g *gate) Killed(w *waitq.Waiter[struct{}]) {
 	}
 }
 
-// shutdown shuts the gate and sends the parked calls away with ErrShutdown.
+// shutdown shuts the gate and sends the parked calls away with
+// ErrShutdown. It does nothing to a gate that is shut already.
 func (g *gate) shutdown() {
+	if g.shut {
+		return
+	}
 	g.shut = true
 	g.waiters.WakeAll(struct{}{}, ErrShutdown)
+	if g.busy == 0 {
+		g.idle()
+	}
 }

@@ -14,7 +14,8 @@ import (
 // first in the order the calls ended; the calls running then end on their
 // own, and their results are dropped. If ctx ends first, Map cancels what
 // has not started likewise and returns ctx's error. Map fails as Submit
-// does. May park the calling task.
+// does; Map of no items returns an empty result at once. May park the
+// calling task.
 func Map[T, R any](ctx context.Context, e Executor, items []T, fn func(ctx context.Context, item T) (R, error)) ([]R, error) {
 	if fn == nil {
 		return nil, scheduler.ErrNilFunc
@@ -41,9 +42,16 @@ func Map[T, R any](ctx context.Context, e Executor, items []T, fn func(ctx conte
 	}()
 	cancel := func(err error) ([]R, error) { return nil, err }
 	for i := range items {
+		if err := e.slot(ctx, t); err != nil {
+			return cancel(err)
+		}
+		if w.failed { // while Map waited for the slot
+			e.free()
+			return cancel(firstFailure(w, fs))
+		}
 		j := &works[i]
 		j.fn, j.item = fn, items[i]
-		if err := e.exec(ctx, t, j); err != nil {
+		if err := e.run(ctx, j); err != nil {
 			return cancel(err)
 		}
 		j.f.home.Check(t) // binds it to the loop, which exec has vetted
@@ -52,9 +60,6 @@ func Map[T, R any](ctx context.Context, e Executor, items []T, fn func(ctx conte
 		nd.w, nd.i = w, i
 		j.f.watches.push(nd)
 		w.wakeAt++
-		if w.failed {
-			return cancel(firstFailure(w, fs))
-		}
 	}
 	if w.unseen() < w.wakeAt && !w.failed {
 		if err := scheduler.ParkWith(ctx, "futures.Map", &w.hook); err != nil {

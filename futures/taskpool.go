@@ -32,46 +32,40 @@ func NewTaskPool(n int) (*TaskPool, error) {
 	}
 	p := &TaskPool{}
 	p.gate.n = n
+	p.gate.idle = func() { p.quiet.WakeAll(struct{}{}, nil) }
 	return p, nil
 }
 
-func (p *TaskPool) exec(ctx context.Context, t *scheduler.Task, j job) error {
+func (p *TaskPool) slot(ctx context.Context, t *scheduler.Task) error {
 	if err := p.home.Check(t); err != nil {
 		return err
 	}
-	if err := p.gate.enter(ctx, t); err != nil {
-		return err
-	}
+	return p.gate.enter(ctx, t)
+}
+
+func (p *TaskPool) run(ctx context.Context, j job) error {
 	if _, err := scheduler.Spawn(ctx, "futures.TaskPool", func(ctx context.Context) error {
-		defer p.leave()
+		defer p.gate.leave()
 		if j.begin() {
 			j.call(ctx, true)
 			j.finish()
 		}
 		return nil
 	}); err != nil {
-		p.leave()
+		p.gate.leave()
 		return err
 	}
 	return nil
 }
 
-// leave frees the slot of a task that ended.
-func (p *TaskPool) leave() {
-	p.gate.leave()
-	if p.gate.shut && p.gate.busy == 0 {
-		p.quiet.WakeAll(struct{}{}, nil)
-	}
-}
+func (p *TaskPool) free() { p.gate.leave() }
 
 // Shutdown stops the pool taking work, as Executor says. With wait, it
 // parks the task that ctx carries until the pool's tasks have ended; a
 // TaskPool holds nothing else. Without wait it never parks and needs no
 // task. May park the calling task.
 func (p *TaskPool) Shutdown(ctx context.Context, wait bool) error {
-	if !p.gate.shut {
-		p.gate.shutdown()
-	}
+	p.gate.shutdown()
 	if !wait || p.gate.busy == 0 {
 		return nil
 	}

@@ -60,10 +60,11 @@ func NewThreadPool(n int) (*ThreadPool, error) {
 	}
 	p := &ThreadPool{}
 	p.gate.n = n
+	p.gate.idle = p.release
 	return p, nil
 }
 
-func (p *ThreadPool) exec(ctx context.Context, t *scheduler.Task, j job) error {
+func (p *ThreadPool) slot(ctx context.Context, t *scheduler.Task) error {
 	if err := p.home.Check(t); err != nil {
 		return err
 	}
@@ -76,6 +77,12 @@ func (p *ThreadPool) exec(ctx context.Context, t *scheduler.Task, j job) error {
 			return err
 		}
 	}
+	return nil
+}
+
+func (p *ThreadPool) free() { p.gate.leave() }
+
+func (p *ThreadPool) run(ctx context.Context, j job) error {
 	// Budget: this, the worker's hand-off and the post back are
 	// BenchmarkThreadPoolRoundTrip's overhead beside BenchmarkGoChanRoundTrip
 	// (a goroutine and a channel): a slot, an Expect, one ants Submit.
@@ -106,9 +113,6 @@ func (p *ThreadPool) back(j job, ran bool) {
 		j.finish()
 	}
 	p.gate.leave()
-	if p.gate.shut && p.gate.busy == 0 {
-		p.release()
-	}
 }
 
 // start makes the pool of goroutines for the loop l.
@@ -155,7 +159,7 @@ func (p *ThreadPool) release() {
 // gone, so the functions still running are told through their context and
 // waited for.
 func (p *ThreadPool) end() {
-	p.gate.shutdown()
+	p.gate.shut = true // no task is left to park in Submit
 	if p.releasing == nil {
 		p.releasing = make(chan struct{})
 		p.cancel()
@@ -172,12 +176,7 @@ func (p *ThreadPool) end() {
 // goroutine of the pool is left when Shutdown returns nil. Without wait it
 // never parks and needs no task. May park the calling task.
 func (p *ThreadPool) Shutdown(ctx context.Context, wait bool) error {
-	if !p.gate.shut {
-		p.gate.shutdown()
-		if p.gate.busy == 0 {
-			p.release()
-		}
-	}
+	p.gate.shutdown()
 	if !wait || p.pool == nil || p.released {
 		return nil
 	}

@@ -2,6 +2,7 @@ package futures
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"strconv"
 
@@ -77,7 +78,7 @@ func Wait[T any](ctx context.Context, fs []*Future[T], mode WaitMode) (done, pen
 			pending = append(pending, f)
 		}
 	}
-	if err != nil && err == ctx.Err() {
+	if ctxEnded(err) {
 		err = &UnfinishedError{Unfinished: len(pending), Total: len(fs), Err: err}
 	}
 	return done, pending, err
@@ -111,7 +112,7 @@ func AsCompleted[T any](ctx context.Context, fs []*Future[T]) iter.Seq2[*Future[
 		for ; left > 0; left-- {
 			if w.unseen() == 0 {
 				if err := scheduler.ParkWith(ctx, "futures.AsCompleted", &w.hook); err != nil {
-					if err == ctx.Err() {
+					if ctxEnded(err) {
 						err = &UnfinishedError{Unfinished: left, Total: len(fs), Err: err}
 					}
 					yield(nil, err)
@@ -125,6 +126,12 @@ func AsCompleted[T any](ctx context.Context, fs []*Future[T]) iter.Seq2[*Future[
 			}
 		}
 	}
+}
+
+// ctxEnded reports whether a park's error is its ctx's: a deadline (kept on
+// the loop's clock, so ctx.Err may not say so yet) or a cancellation.
+func ctxEnded(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
 // check vets the task and the futures of a Wait or an AsCompleted.
