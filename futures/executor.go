@@ -25,11 +25,13 @@ type Executor interface {
 	Shutdown(ctx context.Context, wait bool) error
 
 	// slot takes a slot for the task t, whose ctx is ctx, parking while
-	// the executor is full; run then runs a job in it, or free gives it
-	// back unused.
+	// the executor is full; run then runs a job in it, spread starts a
+	// worker of a Map in it, or free gives it back unused.
 	slot(ctx context.Context, t *scheduler.Task) error
 	run(ctx context.Context, j job) error
+	spread(ctx context.Context, m spreader) error
 	free()
+	size() int // how many functions run at once at most
 }
 
 // A job is one function handed to an executor, with the future it
@@ -96,24 +98,27 @@ func (w *work[T]) claim() bool { return w.claimed.CompareAndSwap(0, 1) }
 
 func (w *work[T]) stop() bool { return w.claimed.CompareAndSwap(0, 2) }
 
-// keep records the result of the function, or its panic. In a task, a kill
-// unwinding through it completes the future with scheduler.ErrKilled.
-func (w *work[T]) keep(inTask bool, run func() (T, error)) {
+// protect runs fn and returns its result, or its panic as a *PanicError. In
+// a task (inTask), a kill unwinding through fn is no panic of fn's: killed
+// is told (if not nil), and the kill goes on.
+func protect[R any](inTask bool, fn func() (R, error), killed func()) (v R, err error) {
 	ok := false
 	defer func() {
 		if ok {
 			return
 		}
-		v := recover()
-		if inTask && v == scheduler.ErrKilled {
-			w.err = scheduler.ErrKilled
-			w.finish()
-			panic(v)
+		r := recover()
+		if inTask && r == scheduler.ErrKilled {
+			if killed != nil {
+				killed()
+			}
+			panic(r)
 		}
-		w.err = &PanicError{Value: v, Stack: debug.Stack()}
+		err = &PanicError{Value: r, Stack: debug.Stack()}
 	}()
-	w.value, w.err = run()
+	v, err = fn()
 	ok = true
+	return v, err
 }
 
 // fnWork is Submit's job.
@@ -123,7 +128,10 @@ type fnWork[T any] struct {
 }
 
 func (w *fnWork[T]) call(ctx context.Context, inTask bool) {
-	w.keep(inTask, func() (T, error) { return w.fn(ctx) })
+	w.value, w.err = protect(inTask, func() (T, error) { return w.fn(ctx) }, func() {
+		w.err = scheduler.ErrKilled // the task running it is killed: so is the call
+		w.finish()
+	})
 }
 
 // A gate admits up to n functions of an executor at a time. Calls that find

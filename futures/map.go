@@ -2,20 +2,25 @@ package futures
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 
 	"github.com/evergo/evergo/scheduler"
 )
 
-// Map runs fn on every item on e, as Submit does, and returns the results
-// in the order of items. While e is full, Map parks until a function ends,
-// and hands it the next item: no more than e's size run at once. When a
-// call fails (returns an error or panics), Map stops handing out items,
-// cancels the calls that have not started, and returns that error, the
-// first in the order the calls ended; the calls running then end on their
-// own, and their results are dropped. If ctx ends first, Map cancels what
-// has not started likewise and returns ctx's error. Map fails as Submit
-// does; Map of no items returns an empty result at once. May park the
-// calling task.
+// Map runs fn on every item on e and returns the results in the order of
+// items. It starts up to e's size workers, one per slot it takes (parking
+// while e is full, as Submit does), and each worker runs fn on the next item
+// not handed out yet until none is left: items run back to back, with no
+// future and no task or goroutine per item, and while Map's workers hold
+// e's slots, other Submits wait for them. When a call fails (returns an
+// error or panics), no item is handed out any more, and Map returns that
+// error, the first in the order the calls ended; the calls running then end
+// on their own, and their results are dropped. If ctx ends first, or the
+// task is killed, Map hands out no more items likewise and returns ctx's
+// error. Map of no items returns an empty result at once. Map fails as
+// Submit does; if e is shut down while Map waits for a further slot, Map
+// goes on with the workers it has. May park the calling task.
 func Map[T, R any](ctx context.Context, e Executor, items []T, fn func(ctx context.Context, item T) (R, error)) ([]R, error) {
 	if fn == nil {
 		return nil, scheduler.ErrNilFunc
@@ -24,76 +29,86 @@ func Map[T, R any](ctx context.Context, e Executor, items []T, fn func(ctx conte
 	if t == nil {
 		return nil, scheduler.ErrNoTask
 	}
-	works := make([]itemWork[T, R], len(items))
-	fs := make([]*Future[R], len(items))
-	w := &waiter{task: t, onFail: true}
-	w.hook.OnKill = w
-	w.nodes = make([]watch, len(items))
-	ok := false
-	defer func() {
-		w.leave()
-		if !ok { // an error, or the task is being killed
-			for _, f := range fs {
-				if f != nil {
-					f.Cancel()
-				}
-			}
-		}
-	}()
-	cancel := func(err error) ([]R, error) { return nil, err }
-	for i := range items {
+	m := &mapRun[T, R]{items: items, out: make([]R, len(items)), fn: fn, task: t}
+	defer m.stop.Store(true) // on a failure, a ctx's end or a kill: hand out nothing more
+	for want := min(e.size(), len(items)); m.workers < want && m.more(); {
 		if err := e.slot(ctx, t); err != nil {
-			return cancel(err)
+			if errors.Is(err, ErrShutdown) && m.workers > 0 {
+				break
+			}
+			return nil, err
 		}
-		if w.failed { // while Map waited for the slot
+		if !m.more() { // handed out or failed while Map waited for the slot
 			e.free()
-			return cancel(firstFailure(w, fs))
+			break
 		}
-		j := &works[i]
-		j.fn, j.item = fn, items[i]
-		if err := e.run(ctx, j); err != nil {
-			return cancel(err)
+		if err := e.spread(ctx, m); err != nil {
+			return nil, err
 		}
-		j.f.home.Check(t) // binds it to the loop, which exec has vetted
-		fs[i] = &j.f
-		nd := &w.nodes[i]
-		nd.w, nd.i = w, i
-		j.f.watches.push(nd)
-		w.wakeAt++
+		m.workers++
 	}
-	if w.unseen() < w.wakeAt && !w.failed {
-		if err := scheduler.ParkWith(ctx, "futures.Map", &w.hook); err != nil {
-			return cancel(err)
+	for m.workers > 0 && m.err.Load() == nil {
+		if err := scheduler.ParkWith(ctx, "futures.Map", &m.hook); err != nil {
+			return nil, err
 		}
 	}
-	if w.failed {
-		return cancel(firstFailure(w, fs))
+	if err := m.err.Load(); err != nil {
+		return nil, *err
 	}
-	out := make([]R, len(items))
-	for i := range works {
-		out[i] = works[i].f.value
-	}
-	ok = true
-	return out, nil
+	return m.out, nil
 }
 
-// firstFailure returns the error of the first of fs to fail.
-func firstFailure[R any](w *waiter, fs []*Future[R]) error {
-	for _, i := range w.fired {
-		if f := fs[i]; f.failed() {
-			return f.err
+// A spreader is a Map seen by the executors: each worker calls work, on
+// whatever goroutine the executor runs functions, then exited on the loop.
+type spreader interface {
+	work(ctx context.Context, inTask bool)
+	exited()
+}
+
+// mapRun is one Map: its items, their results, and the workers running
+// them. The atomics are what workers on a ThreadPool's goroutines share.
+type mapRun[T, R any] struct {
+	items []T
+	out   []R // out[i] is written by the worker that took item i
+	fn    func(ctx context.Context, item T) (R, error)
+	next  atomic.Int64          // the next item to hand out
+	stop  atomic.Bool           // Map has returned: hand out nothing more
+	err   atomic.Pointer[error] // the first failure
+
+	// On the loop.
+	task    *scheduler.Task
+	hook    scheduler.ParkHook
+	workers int
+}
+
+// more reports whether there are items left to hand out.
+func (m *mapRun[T, R]) more() bool {
+	return int(m.next.Load()) < len(m.items) && m.err.Load() == nil && !m.stop.Load()
+}
+
+func (m *mapRun[T, R]) work(ctx context.Context, inTask bool) {
+	// Budget: BenchmarkTaskPoolMap against BenchmarkGoroutineMap. A few
+	// atomics and a protected call per item; no allocation, no switch.
+	for !m.stop.Load() && m.err.Load() == nil {
+		i := int(m.next.Add(1) - 1)
+		if i >= len(m.items) {
+			return
 		}
+		v, err := protect(inTask, func() (R, error) { return m.fn(ctx, m.items[i]) }, nil)
+		if err != nil {
+			failure := err // on the heap only when there is one
+			m.err.CompareAndSwap(nil, &failure)
+			return
+		}
+		m.out[i] = v
 	}
-	panic("futures: internal error: Map woken for a failure it cannot find")
 }
 
-// itemWork is Map's job: fn on one item.
-type itemWork[T, R any] struct {
-	work[R]
-	fn   func(ctx context.Context, item T) (R, error)
-	item T
-}
-
-func (w *itemWork[T, R]) call(ctx context.Context, inTask bool) {
-	w.keep(inTask, func() (R, error) { return w.fn(ctx, w.item) })
+// exited is told on the loop that a worker has ended; the last one, or one
+// that saw a failure, wakes the Map.
+func (m *mapRun[T, R]) exited() {
+	m.workers--
+	if m.workers == 0 || m.err.Load() != nil {
+		m.task.WakeWith(&m.hook)
+	}
 }

@@ -44,19 +44,16 @@ func TestMapReturnsTheErrorAndCancelsTheItemsNotStarted(t *testing.T) { // CONFO
 		items := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 		out, err := futures.Map(ctx, p, items, func(ctx context.Context, i int) (int, error) {
 			called = append(called, i)
-			if err := scheduler.Sleep(ctx, time.Second); err != nil {
-				return 0, err
-			}
 			if i == 1 {
 				return 0, boom
 			}
-			return i, nil
+			return i, scheduler.Sleep(ctx, time.Second)
 		})
 		if !errors.Is(err, boom) || out != nil {
 			t.Errorf("Map = %v, %v; want nil, boom", out, err)
 		}
-		// Item 2 was handed to the pool when item 1 failed: its task is
-		// started but must not call the function.
+		// Item 0's call was running when item 1 failed; it ends on its
+		// own, and no item is handed out after it.
 		if err := p.Shutdown(ctx, true); err != nil {
 			return err
 		}
@@ -152,7 +149,7 @@ func TestMapWhoseDeadlinePassesReturnsItAndHandsOutNoMoreItems(t *testing.T) {
 	})
 }
 
-func TestMapWithAPassedDeadlineCancelsTheItemsItHandedOut(t *testing.T) {
+func TestMapWithAPassedDeadlineRunsNoItem(t *testing.T) {
 	runLoop(t, func(ctx context.Context) error {
 		p := newTaskPool(t, 10)
 		short, cancel := context.WithDeadline(ctx, scheduler.Now(ctx).Add(time.Second))
@@ -172,7 +169,7 @@ func TestMapWithAPassedDeadlineCancelsTheItemsItHandedOut(t *testing.T) {
 			return err
 		}
 		if called != 0 {
-			t.Errorf("%d functions ran, want none: Map cancels what has not started", called)
+			t.Errorf("%d functions ran, want none: Map hands out nothing once its ctx has ended", called)
 		}
 		return nil
 	})
@@ -271,7 +268,7 @@ func TestMapStartsNoTaskForAnItemAfterACallFailed(t *testing.T) {
 		var called []int
 		_, err := futures.Map(ctx, p, []int{0, 1, 2}, func(_ context.Context, i int) (int, error) {
 			called = append(called, i)
-			return 0, boom // item 0 fails while Map waits for a slot for item 1
+			return 0, boom // item 0 fails: nothing more is handed out
 		})
 		if !errors.Is(err, boom) {
 			t.Errorf("Map = %v, want boom", err)

@@ -58,7 +58,22 @@ func (p *TaskPool) run(ctx context.Context, j job) error {
 	return nil
 }
 
+func (p *TaskPool) spread(ctx context.Context, m spreader) error {
+	if _, err := scheduler.Spawn(ctx, "futures.TaskPool", func(ctx context.Context) error {
+		defer p.gate.leave()
+		defer m.exited()
+		m.work(ctx, true)
+		return nil
+	}); err != nil {
+		p.gate.leave()
+		return err
+	}
+	return nil
+}
+
 func (p *TaskPool) free() { p.gate.leave() }
+
+func (p *TaskPool) size() int { return p.gate.n }
 
 // Shutdown stops the pool taking work, as Executor says. With wait, it
 // parks the task that ctx carries until the pool's tasks have ended; a

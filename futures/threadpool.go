@@ -80,7 +80,25 @@ func (p *ThreadPool) slot(ctx context.Context, t *scheduler.Task) error {
 	return nil
 }
 
+func (p *ThreadPool) spread(ctx context.Context, m spreader) error {
+	post := p.loop.Expect()
+	if err := p.pool.Submit(func() {
+		m.work(p.ctx, false)
+		post(func(context.Context) {
+			m.exited()
+			p.gate.leave()
+		})
+	}); err != nil {
+		post(nil)
+		p.gate.leave()
+		return err
+	}
+	return nil
+}
+
 func (p *ThreadPool) free() { p.gate.leave() }
+
+func (p *ThreadPool) size() int { return p.gate.n }
 
 func (p *ThreadPool) run(ctx context.Context, j job) error {
 	// Budget: this, the worker's hand-off and the post back are

@@ -37,6 +37,9 @@ func (l *Loop) wait(untilDone bool) error {
 		// P, and a thread blocked in a system call keeps them waiting until
 		// the runtime's monitor takes the P back, 20 µs to 10 ms later.
 		runtime.Gosched()
+		for i := 0; i < spinYields && l.outside > 0 && l.npost.Load() == 0; i++ {
+			runtime.Gosched() // work is out: its post may be a moment away
+		}
 		// Posts write the eventfd only while the loop sleeps: sleeping is
 		// set before npost is read, and Post adds to npost before it reads
 		// sleeping, so one of the two sees the other.
@@ -69,6 +72,11 @@ func (l *Loop) wait(untilDone bool) error {
 	}
 	return nil
 }
+
+// spinYields bounds the yields of a loop that waits for expected posts
+// before it blocks in the poller: a post that arrives meanwhile costs no
+// wake-up of a sleeping thread (a few microseconds on a VM).
+const spinYields = 20
 
 // deadlock reports the loop's live tasks: every one of them waits, and
 // nothing left can wake any of them.
