@@ -15,7 +15,8 @@
 // Tasks are Thread-like and carry no result; a Future does. An executor's
 // Submit returns one, and so may any code that completes it with SetResult
 // or SetError. Map fans a function out over a slice and gathers the
-// results in order.
+// results in order: its workers pull the items one after another, so an
+// item costs a function call, not a future and a task.
 //
 // # Calling context
 //
@@ -74,13 +75,15 @@
 // with wait, it returns once the work submitted has ended and the executor
 // has released what it holds.
 //
-// TaskPool starts a task per function, lazily, and the task ends with it:
-// an idle TaskPool holds nothing. ThreadPool makes its goroutines with
-// github.com/panjf2000/ants/v2 at its first Submit; it holds the loop open
-// while functions are out (Run does not return, and reports no deadlock,
-// until their results are back), releases the goroutines when it is shut
-// down and idle, and when the loop ends however it ends: no goroutine of
-// it outlives Run.
+// TaskPool starts a task per function submitted (or per Map worker),
+// lazily, and the task ends with it: an idle TaskPool holds nothing.
+// ThreadPool makes its goroutines with github.com/panjf2000/ants/v2 at its
+// first Submit; it holds the loop open while functions are out (Run does
+// not return, and reports no deadlock, until their results are back),
+// releases the goroutines when it is shut down and idle, and when the loop
+// ends however it ends. When Run returns, every function has returned and
+// ants has let its goroutines go; their last deferred calls may still be
+// running for a moment (goleak's retries allow for that).
 //
 // Importing ants starts ants' own default pool (two goroutines,
 // panjf2000/ants#373), which this package never uses. A program that checks

@@ -2,6 +2,7 @@ package futures
 
 import (
 	"context"
+	"errors"
 	"runtime/debug"
 	"sync/atomic"
 
@@ -12,7 +13,8 @@ import (
 // An Executor runs functions and hands back their results as futures:
 // TaskPool runs them as tasks on the loop, ThreadPool on a pool of
 // goroutines. Submit and Map hand work to any Executor (Go methods cannot
-// have type parameters, so they are functions that take the executor).
+// have type parameters, so they are functions that take the executor). The
+// interface has unexported methods: the executors are this package's.
 type Executor interface {
 	// Shutdown stops the executor taking work: Submit and Map fail with
 	// ErrShutdown from then on, and the calls parked in Submit on a full
@@ -20,14 +22,17 @@ type Executor interface {
 	// wait, Shutdown parks the task that ctx carries until that work has
 	// ended and the executor has released what it holds; without, it
 	// returns at once and the executor releases it once the work has ended.
-	// A second Shutdown waits likewise and returns nil. May park the
-	// calling task.
+	// A second Shutdown waits likewise and returns nil. Shutdown(ctx, true)
+	// may park the calling task (called from the executor's own work, it
+	// waits for itself: Run reports the deadlock); Shutdown(ctx, false)
+	// never parks.
 	Shutdown(ctx context.Context, wait bool) error
 
 	// slot takes a slot for the task t, whose ctx is ctx, parking while
 	// the executor is full; run then runs a job in it, spread starts a
 	// worker of a Map in it, or free gives it back unused.
 	slot(ctx context.Context, t *scheduler.Task) error
+	trySlot() bool // slot, if one is free now
 	run(ctx context.Context, j job) error
 	spread(ctx context.Context, m spreader) error
 	free()
@@ -98,27 +103,47 @@ func (w *work[T]) claim() bool { return w.claimed.CompareAndSwap(0, 1) }
 
 func (w *work[T]) stop() bool { return w.claimed.CompareAndSwap(0, 2) }
 
-// protect runs fn and returns its result, or its panic as a *PanicError. In
-// a task (inTask), a kill unwinding through fn is no panic of fn's: killed
-// is told (if not nil), and the kill goes on.
-func protect[R any](inTask bool, fn func() (R, error), killed func()) (v R, err error) {
+// protect runs fn and returns its result, or its panic as a *PanicError.
+// What it cannot stop, it reports to aborted before it goes on: a
+// runtime.Goexit in fn (as errGoexit), and in a task (inTask) a kill
+// unwinding through fn (as scheduler.ErrKilled), which is no panic of fn's.
+func protect[R any](inTask bool, fn func() (R, error), aborted func(err error)) (v R, err error) {
 	ok := false
 	defer func() {
 		if ok {
 			return
 		}
-		r := recover()
-		if inTask && r == scheduler.ErrKilled {
-			if killed != nil {
-				killed()
-			}
+		switch r := recover(); {
+		case r == nil: // runtime.Goexit (a panic(nil) recovers as a *runtime.PanicNilError)
+			aborted(errGoexit)
+		case inTask && r == scheduler.ErrKilled:
+			aborted(scheduler.ErrKilled)
 			panic(r)
+		default:
+			err = &PanicError{Value: r, Stack: debug.Stack()}
 		}
-		err = &PanicError{Value: r, Stack: debug.Stack()}
 	}()
 	v, err = fn()
 	ok = true
 	return v, err
+}
+
+// errGoexit is the error of a function that called runtime.Goexit.
+var errGoexit = errors.New("futures: the function called runtime.Goexit")
+
+// finishOnLoop completes j's future in a task of the loop l. A panic of one
+// of its done callbacks ends the loop, as a callback's panic does: the task
+// is the executor's, and nobody would see it end.
+func finishOnLoop(l *scheduler.Loop, j job) {
+	ok := false
+	defer func() {
+		if !ok {
+			pe := &PanicError{Value: recover(), Stack: debug.Stack()}
+			l.CallSoon(func(context.Context) { panic(pe) })
+		}
+	}()
+	j.finish()
+	ok = true
 }
 
 // fnWork is Submit's job.
@@ -128,9 +153,11 @@ type fnWork[T any] struct {
 }
 
 func (w *fnWork[T]) call(ctx context.Context, inTask bool) {
-	w.value, w.err = protect(inTask, func() (T, error) { return w.fn(ctx) }, func() {
-		w.err = scheduler.ErrKilled // the task running it is killed: so is the call
-		w.finish()
+	w.value, w.err = protect(inTask, func() (T, error) { return w.fn(ctx) }, func(err error) {
+		w.err = err
+		if inTask { // a thread pool's worker posts it back in any case
+			w.finish()
+		}
 	})
 }
 
@@ -157,7 +184,20 @@ func (g *gate) enter(ctx context.Context, t *scheduler.Task) error {
 	}
 	w := g.waiters.Enter(t, 0, struct{}{}, g)
 	_, err := g.waiters.Leave(w, scheduler.ParkWith(ctx, "futures.Submit (executor full)", w.Hook()))
+	if err == nil && g.shut { // handed a slot, then Shutdown came before the task ran
+		g.leave()
+		return ErrShutdown
+	}
 	return err // nil: the slot was handed over
+}
+
+// tryEnter takes a slot if one is free now and no call waits for one.
+func (g *gate) tryEnter() bool {
+	if g.shut || g.busy >= g.n || g.waiters.Front() != nil {
+		return false
+	}
+	g.busy++
+	return true
 }
 
 // leave frees a slot: the first parked call takes it.

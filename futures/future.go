@@ -24,7 +24,7 @@ type Future[T any] struct {
 	err       error
 	home      waitq.Home
 	getters   waitq.Queue[struct{}] // tasks parked in Get
-	watches   watchList             // Wait, AsCompleted and Map watching
+	watches   watchList             // Wait and AsCompleted watching
 	callbacks []func(*Future[T])
 	stop      stopper // an executor's: whether work not started yet can be stopped
 }

@@ -2,25 +2,24 @@ package futures
 
 import (
 	"context"
-	"errors"
 	"sync/atomic"
 
 	"github.com/evergo/evergo/scheduler"
 )
 
 // Map runs fn on every item on e and returns the results in the order of
-// items. It starts up to e's size workers, one per slot it takes (parking
-// while e is full, as Submit does), and each worker runs fn on the next item
-// not handed out yet until none is left: items run back to back, with no
-// future and no task or goroutine per item, and while Map's workers hold
-// e's slots, other Submits wait for them. When a call fails (returns an
+// items. It starts a worker in the first slot of e it gets (parking while e
+// is full, as Submit does) and in every other slot free then, up to one per
+// item; each worker runs fn on the next item not handed out yet until none
+// is left: items run back to back, with no future and no task or goroutine
+// per item, and while Map's workers hold e's slots, other Submits wait for
+// them. When a call fails (returns an
 // error or panics), no item is handed out any more, and Map returns that
 // error, the first in the order the calls ended; the calls running then end
 // on their own, and their results are dropped. If ctx ends first, or the
 // task is killed, Map hands out no more items likewise and returns ctx's
 // error. Map of no items returns an empty result at once. Map fails as
-// Submit does; if e is shut down while Map waits for a further slot, Map
-// goes on with the workers it has. May park the calling task.
+// Submit does. May park the calling task.
 func Map[T, R any](ctx context.Context, e Executor, items []T, fn func(ctx context.Context, item T) (R, error)) ([]R, error) {
 	if fn == nil {
 		return nil, scheduler.ErrNilFunc
@@ -31,21 +30,19 @@ func Map[T, R any](ctx context.Context, e Executor, items []T, fn func(ctx conte
 	}
 	m := &mapRun[T, R]{items: items, out: make([]R, len(items)), fn: fn, task: t}
 	defer m.stop.Store(true) // on a failure, a ctx's end or a kill: hand out nothing more
-	for want := min(e.size(), len(items)); m.workers < want && m.more(); {
-		if err := e.slot(ctx, t); err != nil {
-			if errors.Is(err, ErrShutdown) && m.workers > 0 {
+	if len(items) > 0 {
+		if err := e.slot(ctx, t); err != nil { // the first slot, parking for it
+			return nil, err
+		}
+		for {
+			if err := e.spread(ctx, m); err != nil {
+				return nil, err
+			}
+			m.workers++
+			if m.workers == min(e.size(), len(items)) || !e.trySlot() { // only slots free now
 				break
 			}
-			return nil, err
 		}
-		if !m.more() { // handed out or failed while Map waited for the slot
-			e.free()
-			break
-		}
-		if err := e.spread(ctx, m); err != nil {
-			return nil, err
-		}
-		m.workers++
 	}
 	for m.workers > 0 && m.err.Load() == nil {
 		if err := scheduler.ParkWith(ctx, "futures.Map", &m.hook); err != nil {
@@ -94,14 +91,18 @@ func (m *mapRun[T, R]) work(ctx context.Context, inTask bool) {
 		if i >= len(m.items) {
 			return
 		}
-		v, err := protect(inTask, func() (R, error) { return m.fn(ctx, m.items[i]) }, nil)
+		v, err := protect(inTask, func() (R, error) { return m.fn(ctx, m.items[i]) }, m.fail)
 		if err != nil {
-			failure := err // on the heap only when there is one
-			m.err.CompareAndSwap(nil, &failure)
+			m.fail(err)
 			return
 		}
 		m.out[i] = v
 	}
+}
+
+// fail records err as the Map's failure, unless one came first.
+func (m *mapRun[T, R]) fail(err error) {
+	m.err.CompareAndSwap(nil, &err)
 }
 
 // exited is told on the loop that a worker has ended; the last one, or one

@@ -43,12 +43,14 @@ func (p *TaskPool) slot(ctx context.Context, t *scheduler.Task) error {
 	return p.gate.enter(ctx, t)
 }
 
+func (p *TaskPool) trySlot() bool { return p.gate.tryEnter() }
+
 func (p *TaskPool) run(ctx context.Context, j job) error {
 	if _, err := scheduler.Spawn(ctx, "futures.TaskPool", func(ctx context.Context) error {
 		defer p.gate.leave()
 		if j.begin() {
 			j.call(ctx, true)
-			j.finish()
+			finishOnLoop(scheduler.LoopOf(ctx), j)
 		}
 		return nil
 	}); err != nil {
@@ -78,7 +80,7 @@ func (p *TaskPool) size() int { return p.gate.n }
 // Shutdown stops the pool taking work, as Executor says. With wait, it
 // parks the task that ctx carries until the pool's tasks have ended; a
 // TaskPool holds nothing else. Without wait it never parks and needs no
-// task. May park the calling task.
+// task. Shutdown(ctx, true) may park the calling task.
 func (p *TaskPool) Shutdown(ctx context.Context, wait bool) error {
 	p.gate.shutdown()
 	if !wait || p.gate.busy == 0 {

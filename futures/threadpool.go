@@ -83,11 +83,11 @@ func (p *ThreadPool) slot(ctx context.Context, t *scheduler.Task) error {
 func (p *ThreadPool) spread(ctx context.Context, m spreader) error {
 	post := p.loop.Expect()
 	if err := p.pool.Submit(func() {
-		m.work(p.ctx, false)
-		post(func(context.Context) {
+		defer post(func(context.Context) { // deferred: a runtime.Goexit posts too
+			defer p.gate.leave()
 			m.exited()
-			p.gate.leave()
 		})
+		m.work(p.ctx, false)
 	}); err != nil {
 		post(nil)
 		p.gate.leave()
@@ -95,6 +95,8 @@ func (p *ThreadPool) spread(ctx context.Context, m spreader) error {
 	}
 	return nil
 }
+
+func (p *ThreadPool) trySlot() bool { return p.gate.tryEnter() }
 
 func (p *ThreadPool) free() { p.gate.leave() }
 
@@ -119,18 +121,19 @@ func (p *ThreadPool) run(ctx context.Context, j job) error {
 // AtEnd waits for this goroutine, and the result is dropped.
 func (p *ThreadPool) work(j job, post func(func(context.Context)) error) {
 	ran := j.claim()
+	defer post(func(context.Context) { p.back(j, ran) }) // deferred: a runtime.Goexit posts too
 	if ran {
 		j.call(p.ctx, false)
 	}
-	post(func(context.Context) { p.back(j, ran) })
 }
 
-// back completes j's future on the loop and frees its slot.
+// back completes j's future on the loop and frees its slot. A panicking
+// done callback ends the loop, as a callback's panic does.
 func (p *ThreadPool) back(j job, ran bool) {
+	defer p.gate.leave()
 	if ran {
 		j.finish()
 	}
-	p.gate.leave()
 }
 
 // start makes the pool of goroutines for the loop l.
@@ -162,9 +165,12 @@ func (p *ThreadPool) release() {
 	p.releasing = done
 	pool, cancel, post := p.pool, p.cancel, p.loop.Expect()
 	go func() {
+		defer close(done) // last: the loop's AtEnd may wait for it
 		cancel()
+		// ReleaseContext fails only on a pool released already, and this
+		// is the one call; with no deadline it waits until ants' goroutines
+		// are on their way out (their last deferred calls may still run).
 		pool.ReleaseContext(context.Background())
-		close(done)
 		post(func(context.Context) {
 			p.released = true
 			p.unhook()
@@ -181,7 +187,7 @@ func (p *ThreadPool) end() {
 	if p.releasing == nil {
 		p.releasing = make(chan struct{})
 		p.cancel()
-		p.pool.ReleaseContext(context.Background())
+		p.pool.ReleaseContext(context.Background()) // as in release
 		close(p.releasing)
 	}
 	<-p.releasing
@@ -192,7 +198,8 @@ func (p *ThreadPool) end() {
 // submitted have ended, the pool of goroutines is released; with wait,
 // Shutdown parks the task that ctx carries until it has been, so that no
 // goroutine of the pool is left when Shutdown returns nil. Without wait it
-// never parks and needs no task. May park the calling task.
+// never parks and needs no task. Shutdown(ctx, true) may park the calling
+// task.
 func (p *ThreadPool) Shutdown(ctx context.Context, wait bool) error {
 	p.gate.shutdown()
 	if !wait || p.pool == nil || p.released {

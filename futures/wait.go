@@ -92,7 +92,8 @@ func Wait[T any](ctx context.Context, fs []*Future[T], mode WaitMode) (done, pen
 // error), and stops. It yields a nil future and scheduler.ErrNoTask or
 // scheduler.ErrWrongLoop for the mistakes Wait reports. The body of the
 // loop may park; the futures that complete meanwhile are yielded after it.
-// The iterator may park the calling task.
+// AsCompleted never parks; the iterator it returns may park the calling
+// task.
 func AsCompleted[T any](ctx context.Context, fs []*Future[T]) iter.Seq2[*Future[T], error] {
 	return func(yield func(*Future[T], error) bool) {
 		t := scheduler.Current(ctx)

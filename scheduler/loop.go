@@ -32,33 +32,34 @@ type Loop struct {
 	base    time.Time // the clock's zero: loop times are nanoseconds since base
 
 	// Owned by the loop goroutine.
-	state    loopState
-	g        *fiber.Group
-	main     *fiber.Fiber // the goroutine running the loop
-	ctx      loopCtx      // what callbacks receive
-	cur      *Task        // the task holding the baton; nil in callbacks
-	below    *Task        // the task that resumed cur itself (see handOn); nil: the loop did
-	ready    runq         // runnable tasks and ready callbacks, FIFO
-	rng      *rand.Rand   // picks from ready when seeded
-	timers   timerheap.Heap[*timer]
-	vnow     int64  // the virtual clock's time
-	live     *Task  // started, not ended tasks, oldest first (lprev/lnext)
-	alive    int    // len(live)
-	ids      uint64 // last task id handed out
-	mainTask *Task
-	poller   *poll.Poller
-	fds      []*FD          // registered fds by number
-	nfds     int            // len of fds that is non-nil
-	fdWaits  int            // tasks parked on an fd
-	outside  int            // posts announced by Expect and not arrived yet
-	watches  int            // parked tasks watching a context the loop does not own
-	afters   sync.WaitGroup // context.AfterFunc functions that may still run
-	atEnd    []*endFunc     // AtEnd's functions, in registration order
-	lives    []*life        // ended tasks' lives, for new tasks
-	sigs     sigTable
-	iters    uint64
-	runCtx   context.Context
-	fdSeq    uint32
+	state     loopState
+	g         *fiber.Group
+	main      *fiber.Fiber // the goroutine running the loop
+	ctx       loopCtx      // what callbacks receive
+	cur       *Task        // the task holding the baton; nil in callbacks
+	below     *Task        // the task that resumed cur itself (see handOn); nil: the loop did
+	ready     runq         // runnable tasks and ready callbacks, FIFO
+	rng       *rand.Rand   // picks from ready when seeded
+	timers    timerheap.Heap[*timer]
+	vnow      int64  // the virtual clock's time
+	live      *Task  // started, not ended tasks, oldest first (lprev/lnext)
+	alive     int    // len(live)
+	ids       uint64 // last task id handed out
+	mainTask  *Task
+	poller    *poll.Poller
+	fds       []*FD          // registered fds by number
+	nfds      int            // len of fds that is non-nil
+	fdWaits   int            // tasks parked on an fd
+	outside   int            // posts announced by Expect and not arrived yet
+	handedOff bool           // Expect was called since the loop last waited (see spin)
+	watches   int            // parked tasks watching a context the loop does not own
+	afters    sync.WaitGroup // context.AfterFunc functions that may still run
+	atEnd     []*endFunc     // AtEnd's functions, in registration order
+	lives     []*life        // ended tasks' lives, for new tasks
+	sigs      sigTable
+	iters     uint64
+	runCtx    context.Context
+	fdSeq     uint32
 
 	// Shared with other goroutines.
 	mu      sync.Mutex
@@ -448,9 +449,10 @@ func (l *Loop) stopLocked(err error) {
 // Post schedules fn to run on the loop as a callback, after the callbacks and
 // tasks already ready, and wakes the loop if it waits. Posts made before the
 // loop next looks are merged into one wake-up, and a post to a loop that is
-// busy wakes nothing: the loop finds it before it next waits. Post fails with ErrClosed once
-// the loop has ended (fn will never run). Never parks. Safe to call from any
-// goroutine: the one way into a loop from other goroutines.
+// busy wakes nothing: the loop finds it before it next waits. Post fails
+// with ErrClosed once the loop has ended (fn will never run). Never parks.
+// Safe to call from any goroutine: the one way into a loop from other
+// goroutines.
 func (l *Loop) Post(fn func(ctx context.Context)) error {
 	if fn == nil {
 		return ErrNilFunc
@@ -475,6 +477,7 @@ func (l *Loop) Post(fn func(ctx context.Context)) error {
 // to other goroutines whose result comes back to the loop. Never parks.
 func (l *Loop) Expect() (post func(fn func(ctx context.Context)) error) {
 	l.outside++
+	l.handedOff = true
 	var done atomic.Bool
 	return func(fn func(ctx context.Context)) error {
 		if !done.CompareAndSwap(false, true) {

@@ -32,13 +32,8 @@ func (l *Loop) wait(untilDone bool) error {
 		return l.deadlock()
 	}
 	if timeout != 0 {
-		// Let the goroutines this loop made runnable (a pool's workers,
-		// say) run before the thread blocks in the poller: they wait on its
-		// P, and a thread blocked in a system call keeps them waiting until
-		// the runtime's monitor takes the P back, 20 µs to 10 ms later.
-		runtime.Gosched()
-		for i := 0; i < spinYields && l.outside > 0 && l.npost.Load() == 0; i++ {
-			runtime.Gosched() // work is out: its post may be a moment away
+		if l.handedOff {
+			l.spin()
 		}
 		// Posts write the eventfd only while the loop sleeps: sleeping is
 		// set before npost is read, and Post adds to npost before it reads
@@ -73,10 +68,30 @@ func (l *Loop) wait(untilDone bool) error {
 	return nil
 }
 
-// spinYields bounds the yields of a loop that waits for expected posts
-// before it blocks in the poller: a post that arrives meanwhile costs no
-// wake-up of a sleeping thread (a few microseconds on a VM).
-const spinYields = 20
+// spin yields the loop's thread for a moment before it blocks in the
+// poller, when work went out to other goroutines (Expect) since it last
+// waited. Those goroutines were made runnable on the loop's P, and a thread
+// blocked in a system call keeps them waiting there until the runtime's
+// monitor takes the P back, 20 µs to 10 ms later; and a post that arrives
+// while the loop spins costs no wake-up of a sleeping thread, a few
+// microseconds on a VM. The spin ends at the first post, after spinYields
+// yields, or once spinFor has passed: a yield that gives the P to a
+// goroutine busy on the CPU for a whole time slice ends it at once.
+func (l *Loop) spin() {
+	l.handedOff = false
+	start := time.Now()
+	for range spinYields {
+		runtime.Gosched()
+		if l.npost.Load() > 0 || time.Since(start) > spinFor {
+			return
+		}
+	}
+}
+
+const (
+	spinYields = 20
+	spinFor    = 20 * time.Microsecond
+)
 
 // deadlock reports the loop's live tasks: every one of them waits, and
 // nothing left can wake any of them.
