@@ -3,6 +3,7 @@ package futures_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -271,8 +272,10 @@ func TestThreadPoolKeepsTheLoopAliveUntilTheResultIsDelivered(t *testing.T) {
 	got, gotErr := 0, errors.New("never delivered")
 	runLoop(t, func(ctx context.Context) error {
 		p := newThreadPool(t, 1)
+		release := make(chan struct{})
+		defer close(release) // the function ends only once this task has
 		f, err := futures.Submit(ctx, p, func(context.Context) (int, error) {
-			time.Sleep(20 * time.Millisecond) // the blocking work
+			<-release // the blocking work
 			return 42, nil
 		})
 		if err != nil {
@@ -313,12 +316,22 @@ func TestThreadPoolFunctionMayPostToTheLoopAheadOfItsResult(t *testing.T) {
 
 func TestThreadPoolShutdownWithWaitWaitsForThePendingWorkAndLeavesNoGoroutine(t *testing.T) {
 	runLoop(t, func(ctx context.Context) error {
-		before := goleak.IgnoreCurrent() // the loop's and the test's goroutines
+		release := make(chan struct{})
+		var shuttingDown futures.Future[struct{}]
+		spawnTask(t, ctx, "releaser", func(ctx context.Context) error {
+			if _, err := shuttingDown.Get(ctx); err != nil {
+				return err
+			}
+			close(release) // runs once this task has parked in Shutdown
+			return nil
+		})
+		letRun(ctx)                      // the releaser's fiber exists and waits
+		before := goleak.IgnoreCurrent() // the loop's, its tasks' and the test's goroutines
 		p := newThreadPool(t, 4)
 		var fs []*futures.Future[int]
 		for i := range 4 {
 			f, err := futures.Submit(ctx, p, func(context.Context) (int, error) {
-				time.Sleep(20 * time.Millisecond) // the blocking work
+				<-release // the blocking work
 				return i, nil
 			})
 			if err != nil {
@@ -326,6 +339,7 @@ func TestThreadPoolShutdownWithWaitWaitsForThePendingWorkAndLeavesNoGoroutine(t 
 			}
 			fs = append(fs, f)
 		}
+		shuttingDown.SetResult(struct{}{})
 		if err := p.Shutdown(ctx, true); err != nil {
 			return err
 		}
@@ -376,9 +390,10 @@ func TestThreadPoolLoopStoppedWhileAFunctionRunsWaitsForIt(t *testing.T) {
 	err := scheduler.Run(context.Background(), func(ctx context.Context) error {
 		p := newThreadPool(t, 1)
 		started, signal := startSignal(ctx)
-		f, err := futures.Submit(ctx, p, func(context.Context) (int, error) {
+		f, err := futures.Submit(ctx, p, func(ctx context.Context) (int, error) {
 			signal()
-			time.Sleep(50 * time.Millisecond) // the blocking work, deaf to its ctx
+			<-ctx.Done() // the loop is ending: Run must still wait for what follows
+			runtime.Gosched()
 			finished.Store(true)
 			return 1, nil
 		})
