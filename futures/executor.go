@@ -73,13 +73,14 @@ func Submit[T any](ctx context.Context, e Executor, fn func(ctx context.Context)
 	if err := e.run(ctx, w); err != nil {
 		return nil, err
 	}
-	w.f.home.Check(t) // binds it to the loop, which exec has vetted
+	w.f.home.Check(t) // binds it to the loop, which slot has vetted
 	return &w.f, nil
 }
 
-// work is what every job has: its future and the result its function left.
-type work[T any] struct {
+// fnWork is Submit's job: the function, its future and the result it left.
+type fnWork[T any] struct {
 	f     Future[T]
+	fn    func(ctx context.Context) (T, error)
 	value T
 	err   error
 	// claimed is the one field that another goroutine touches: a thread
@@ -88,20 +89,29 @@ type work[T any] struct {
 	claimed atomic.Uint32
 }
 
-func (w *work[T]) begin() bool { return w.f.SetRunning() }
+func (w *fnWork[T]) begin() bool { return w.f.SetRunning() }
 
-func (w *work[T]) finish() {
+func (w *fnWork[T]) call(ctx context.Context, inTask bool) {
+	w.value, w.err = protect(inTask, func() (T, error) { return w.fn(ctx) }, func(err error) {
+		w.err = err
+		if inTask { // a thread pool's worker posts it back in any case
+			w.finish()
+		}
+	})
+}
+
+func (w *fnWork[T]) finish() {
 	if w.f.state >= done {
-		return // cancelled while its function ran (a TaskPool task killed, say)
+		return // completed meanwhile: by its holder's SetResult, say
 	}
 	w.f.complete(w.value, w.err, done)
 }
 
-func (w *work[T]) offLoop() { w.f.stop = w }
+func (w *fnWork[T]) offLoop() { w.f.stop = w }
 
-func (w *work[T]) claim() bool { return w.claimed.CompareAndSwap(0, 1) }
+func (w *fnWork[T]) claim() bool { return w.claimed.CompareAndSwap(0, 1) }
 
-func (w *work[T]) stop() bool { return w.claimed.CompareAndSwap(0, 2) }
+func (w *fnWork[T]) stop() bool { return w.claimed.CompareAndSwap(0, 2) }
 
 // protect runs fn and returns its result, or its panic as a *PanicError.
 // What it cannot stop, it reports to aborted before it goes on: a
@@ -144,21 +154,6 @@ func finishOnLoop(l *scheduler.Loop, j job) {
 	}()
 	j.finish()
 	ok = true
-}
-
-// fnWork is Submit's job.
-type fnWork[T any] struct {
-	work[T]
-	fn func(ctx context.Context) (T, error)
-}
-
-func (w *fnWork[T]) call(ctx context.Context, inTask bool) {
-	w.value, w.err = protect(inTask, func() (T, error) { return w.fn(ctx) }, func(err error) {
-		w.err = err
-		if inTask { // a thread pool's worker posts it back in any case
-			w.finish()
-		}
-	})
 }
 
 // A gate admits up to n functions of an executor at a time. Calls that find
