@@ -13,13 +13,13 @@ import (
 // item; each worker runs fn on the next item not handed out yet until none
 // is left: items run back to back, with no future and no task or goroutine
 // per item, and while Map's workers hold e's slots, other Submits wait for
-// them. When a call fails (returns an
-// error or panics), no item is handed out any more, and Map returns that
-// error, the first in the order the calls ended; the calls running then end
-// on their own, and their results are dropped. If ctx ends first, or the
-// task is killed, Map hands out no more items likewise and returns ctx's
-// error. Map of no items returns an empty result at once. Map fails as
-// Submit does. May park the calling task.
+// them. When a call fails (returns an error or panics, or its task is
+// killed), no item is handed out any more, and Map returns that error, the
+// first in the order the calls ended; the calls running then end on their
+// own, and their results are dropped. If ctx ends first, Map hands out no
+// more items likewise and returns ctx's error; a kill of the task that
+// called Map stops the handing out too. Map of no items returns an empty
+// result at once. Map fails as Submit does. May park the calling task.
 func Map[T, R any](ctx context.Context, e Executor, items []T, fn func(ctx context.Context, item T) (R, error)) ([]R, error) {
 	if fn == nil {
 		return nil, scheduler.ErrNilFunc
@@ -76,11 +76,6 @@ type mapRun[T, R any] struct {
 	task    *scheduler.Task
 	hook    scheduler.ParkHook
 	workers int
-}
-
-// more reports whether there are items left to hand out.
-func (m *mapRun[T, R]) more() bool {
-	return int(m.next.Load()) < len(m.items) && m.err.Load() == nil && !m.stop.Load()
 }
 
 func (m *mapRun[T, R]) work(ctx context.Context, inTask bool) {
