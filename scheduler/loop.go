@@ -542,6 +542,13 @@ func (l *Loop) Stats() Stats {
 	}
 }
 
+// Running returns the task that holds the loop's baton: the calling task,
+// when a task of l calls it, and nil in a callback. It is for calls that
+// park without a ctx, as a net.Conn's Read does (package ioco): they park
+// the running task, with its own context. Call it on the loop only: from
+// another goroutine the answer means nothing. Never parks.
+func (l *Loop) Running() *Task { return l.cur }
+
 // Now returns the loop's clock: the wall clock, or the virtual one. Never
 // parks.
 func (l *Loop) Now() time.Time { return l.base.Add(time.Duration(l.now())) }

@@ -1,0 +1,159 @@
+package ioco
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/evergo/evergo/scheduler"
+)
+
+// A netFD is a non-blocking socket registered with its loop's poller: the
+// part that every conn and listener of this package shares. Its methods
+// that may park park the task running on the loop (scheduler.Loop.Running)
+// with that task's own context, as a net.Conn's methods take no ctx.
+type netFD struct {
+	sysfd  int
+	pfd    *scheduler.FD
+	loop   *scheduler.Loop
+	net    string // "tcp", "tcp4", "unix"...
+	laddr  net.Addr
+	raddr  net.Addr
+	closed bool
+}
+
+// newFD registers the non-blocking socket sysfd with the loop of ctx. On
+// failure it closes sysfd.
+func newFD(ctx context.Context, sysfd int, network string) (*netFD, error) {
+	pfd, err := scheduler.Register(ctx, sysfd)
+	if err != nil {
+		unix.Close(sysfd)
+		return nil, err
+	}
+	return &netFD{sysfd: sysfd, pfd: pfd, loop: scheduler.LoopOf(ctx), net: network}, nil
+}
+
+// wait parks the running task until the socket is ready for mode, or its
+// deadline passes, or it is closed.
+func (fd *netFD) wait(mode scheduler.Mode) error {
+	t := fd.loop.Running()
+	if t == nil {
+		return errNoTask
+	}
+	return fd.pfd.Wait(t.Context(), mode)
+}
+
+// opError wraps err as package net does.
+func (fd *netFD) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: fd.net, Source: fd.laddr, Addr: fd.raddr, Err: err}
+}
+
+func (fd *netFD) Read(b []byte) (int, error) {
+	// Budget: the echo benchmark against Go's net at GOMAXPROCS=1: one
+	// read(2) when data is there; one park on the poller when it is not.
+	if fd.closed {
+		return 0, fd.opError("read", net.ErrClosed)
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	for {
+		n, err := unix.Read(fd.sysfd, b)
+		switch err {
+		case nil:
+			if n == 0 {
+				return 0, io.EOF
+			}
+			return n, nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			if err := fd.wait(scheduler.Read); err != nil {
+				return 0, fd.opError("read", err)
+			}
+			continue
+		}
+		return 0, fd.opError("read", os.NewSyscallError("read", err))
+	}
+}
+
+// Write writes all of b, parking while the socket's send buffer is full,
+// and returns len(b) or the error that stopped it with what was written.
+func (fd *netFD) Write(b []byte) (int, error) {
+	if fd.closed {
+		return 0, fd.opError("write", net.ErrClosed)
+	}
+	written := 0
+	for written < len(b) {
+		n, err := unix.Write(fd.sysfd, b[written:])
+		switch err {
+		case nil:
+			written += n
+			continue
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			if err := fd.wait(scheduler.Write); err != nil {
+				return written, fd.opError("write", err)
+			}
+			continue
+		}
+		return written, fd.opError("write", os.NewSyscallError("write", err))
+	}
+	return written, nil
+}
+
+// Close wakes the tasks parked on the socket with net.ErrClosed, removes it
+// from the poller and closes it. A second Close returns net.ErrClosed.
+// Never parks.
+func (fd *netFD) Close() error {
+	if fd.closed {
+		return fd.opError("close", net.ErrClosed)
+	}
+	fd.closed = true
+	fd.pfd.Close() // before close(2): the number must not be reused while registered
+	if err := unix.Close(fd.sysfd); err != nil {
+		return fd.opError("close", os.NewSyscallError("close", err))
+	}
+	return nil
+}
+
+// shutdown shuts down one or both directions of the socket.
+func (fd *netFD) shutdown(how int, op string) error {
+	if fd.closed {
+		return fd.opError(op, net.ErrClosed)
+	}
+	if err := unix.Shutdown(fd.sysfd, how); err != nil {
+		return fd.opError(op, os.NewSyscallError("shutdown", err))
+	}
+	return nil
+}
+
+func (fd *netFD) LocalAddr() net.Addr  { return fd.laddr }
+func (fd *netFD) RemoteAddr() net.Addr { return fd.raddr }
+
+// SetDeadline sets the read and write deadlines: a Read or Write parked
+// then, or made later, fails with os.ErrDeadlineExceeded once the loop's
+// clock reaches t; moving the deadline applies to calls already parked. A
+// zero t means none. Never parks.
+func (fd *netFD) SetDeadline(t time.Time) error {
+	return fd.setDeadline(scheduler.Read|scheduler.Write, t)
+}
+
+// SetReadDeadline sets the read deadline; see SetDeadline. Never parks.
+func (fd *netFD) SetReadDeadline(t time.Time) error { return fd.setDeadline(scheduler.Read, t) }
+
+// SetWriteDeadline sets the write deadline; see SetDeadline. Never parks.
+func (fd *netFD) SetWriteDeadline(t time.Time) error { return fd.setDeadline(scheduler.Write, t) }
+
+func (fd *netFD) setDeadline(mode scheduler.Mode, t time.Time) error {
+	if fd.closed {
+		return fd.opError("set", net.ErrClosed)
+	}
+	fd.pfd.SetDeadline(mode, t)
+	return nil
+}
