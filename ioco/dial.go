@@ -4,28 +4,90 @@ import (
 	"context"
 	"net"
 	"net/netip"
+
+	"github.com/evergo/evergo/futures"
 )
 
 // Dial connects to addr on network ("tcp", "tcp4" or "tcp6") from the task
 // that ctx carries, parking it until the connection is made; ctx's deadline
-// bounds the wait. The host must be an IP address or "localhost" (names
-// are resolved by a Dialer with a resolver; see Dialer). Errors are
-// *net.OpError as in package net. May park the calling task.
+// bounds the whole dial. A host that is not an IP address is resolved by
+// the system resolver (net.DefaultResolver) on the loop's thread pool
+// (futures.LoopPool), so that the loop runs on meanwhile; every address it
+// returns is tried in order, and the last error is returned. Errors are
+// *net.OpError as in package net, with a *net.DNSError inside for a name
+// that does not resolve. May park the calling task.
 func Dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	switch network {
 	case "tcp", "tcp4", "tcp6":
 	default:
 		return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
 	}
-	ip, port, zone, err := numericAddr(network, addr, false)
+	host, port, err := splitHostPort(network, addr)
 	if err != nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 	}
-	c, err := dialTCP(ctx, network, ip, port, zone)
+	ips, err := resolve(ctx, network, host)
+	if err != nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+	}
+	for _, ip := range ips {
+		var c *TCPConn
+		if c, err = dialTCP(ctx, network, ip.WithZone(""), port, ip.Zone()); err == nil {
+			return c, nil
+		}
+	}
+	return nil, err
+}
+
+// resolve returns the addresses of host for network: the host itself if it
+// is an IP address, the loopback address for "localhost" (and for no host),
+// and otherwise the system resolver's answer, looked up on the loop's
+// thread pool.
+func resolve(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{ip}, nil
+	}
+	if host == "" || host == "localhost" {
+		if network == "tcp6" {
+			return []netip.Addr{netip.IPv6Loopback()}, nil
+		}
+		return []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1})}, nil
+	}
+	pool, err := futures.LoopPool(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	deadline, hasDeadline := ctx.Deadline()
+	f, err := futures.Submit(ctx, pool, func(pctx context.Context) ([]netip.Addr, error) {
+		if hasDeadline {
+			var cancel context.CancelFunc
+			pctx, cancel = context.WithDeadline(pctx, deadline)
+			defer cancel()
+		}
+		return net.DefaultResolver.LookupNetIP(pctx, ipNetwork(network), host)
+	})
+	if err != nil {
+		return nil, err
+	}
+	ips, err := f.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(ips) == 0 {
+		return nil, &net.DNSError{Err: "no suitable address found", Name: host, IsNotFound: true}
+	}
+	return ips, nil
+}
+
+// ipNetwork is the resolver's network for a dial network.
+func ipNetwork(network string) string {
+	switch network {
+	case "tcp4", "udp4":
+		return "ip4"
+	case "tcp6", "udp6":
+		return "ip6"
+	}
+	return "ip"
 }
 
 // A ListenConfig holds the options for listening.
@@ -50,7 +112,7 @@ func (lc ListenConfig) Listen(ctx context.Context, network, addr string) (net.Li
 	default:
 		return nil, &net.OpError{Op: "listen", Net: network, Err: net.UnknownNetworkError(network)}
 	}
-	ip, port, zone, err := numericAddr(network, addr, true)
+	ip, port, zone, err := listenAddr(network, addr)
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: network, Err: err}
 	}
@@ -61,25 +123,20 @@ func (lc ListenConfig) Listen(ctx context.Context, network, addr string) (net.Li
 	return l, nil
 }
 
-// numericAddr parses addr, whose host is an IP address, "localhost", or
-// (for a listener) empty.
-func numericAddr(network, addr string, listen bool) (ip netip.Addr, port int, zone string, err error) {
+// listenAddr parses a listener's addr, whose host is an IP address,
+// "localhost", or empty for every address.
+func listenAddr(network, addr string) (ip netip.Addr, port int, zone string, err error) {
 	host, port, err := splitHostPort(network, addr)
 	if err != nil {
 		return ip, 0, "", err
 	}
 	switch host {
 	case "":
-		if !listen {
-			host = "localhost"
-			break
-		}
 		if network == "tcp4" {
 			return netip.IPv4Unspecified(), port, "", nil
 		}
 		return netip.IPv6Unspecified(), port, "", nil
-	}
-	if host == "localhost" {
+	case "localhost":
 		if network == "tcp6" {
 			return netip.IPv6Loopback(), port, "", nil
 		}
@@ -87,7 +144,7 @@ func numericAddr(network, addr string, listen bool) (ip netip.Addr, port int, zo
 	}
 	ip, err = netip.ParseAddr(host)
 	if err != nil {
-		return ip, 0, "", &net.DNSError{Err: "not an IP address (names need a Dialer with a resolver)", Name: host}
+		return ip, 0, "", &net.AddrError{Err: "a listener's host must be an IP address or localhost", Addr: host}
 	}
 	return ip.WithZone(""), port, ip.Zone(), nil
 }

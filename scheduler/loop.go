@@ -55,6 +55,7 @@ type Loop struct {
 	watches   int            // parked tasks watching a context the loop does not own
 	afters    sync.WaitGroup // context.AfterFunc functions that may still run
 	atEnd     []*endFunc     // AtEnd's functions, in registration order
+	values    map[any]any    // SetValue's
 	lives     []*life        // ended tasks' lives, for new tasks
 	sigs      sigTable
 	iters     uint64
@@ -395,6 +396,7 @@ func (l *Loop) end(err error) error {
 	if perr := l.runAtEnd(); perr != nil && err == nil {
 		err = perr
 	}
+	l.values = nil
 	if cerr := l.g.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -540,6 +542,26 @@ func (l *Loop) Stats() Stats {
 		Iterations: l.iters,
 		Wakeups:    l.wakes.Load(),
 	}
+}
+
+// Value returns the value that SetValue stored under key, or nil. Never
+// parks. Call it on the loop.
+func (l *Loop) Value(key any) any { return l.values[key] }
+
+// SetValue stores v under key for the rest of the loop's life (a nil v
+// removes it): state that belongs to one loop rather than to the process,
+// such as a package's per-loop pool (see futures.LoopPool). Use a key of a
+// type of your own, as with context values. Never parks. Call it on the
+// loop.
+func (l *Loop) SetValue(key, v any) {
+	if v == nil {
+		delete(l.values, key)
+		return
+	}
+	if l.values == nil {
+		l.values = make(map[any]any)
+	}
+	l.values[key] = v
 }
 
 // Running returns the task that holds the loop's baton: the calling task,
