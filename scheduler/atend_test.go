@@ -103,3 +103,28 @@ func TestAtEndRefusesNilAndEndedLoop(t *testing.T) {
 		t.Errorf("AtEnd on an ended loop = %v, want ErrClosed", err)
 	}
 }
+
+func TestLoopValuesAreKeptPerLoop(t *testing.T) {
+	type key struct{}
+	var seen []any
+	for range 2 {
+		err := scheduler.Run(context.Background(), func(ctx context.Context) error {
+			l := scheduler.LoopOf(ctx)
+			seen = append(seen, l.Value(key{})) // nil: a new loop has none
+			l.SetValue(key{}, "kept")
+			seen = append(seen, l.Value(key{}))
+			l.SetValue(key{}, nil)
+			seen = append(seen, l.Value(key{}))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []any{nil, "kept", nil, nil, "kept", nil}
+	for i := range want {
+		if seen[i] != want[i] {
+			t.Fatalf("values seen = %v, want %v", seen, want)
+		}
+	}
+}
