@@ -4,21 +4,30 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"strings"
 
 	"github.com/evergo/evergo/futures"
 )
 
-// Dial connects to addr on network ("tcp", "tcp4" or "tcp6") from the task
-// that ctx carries, parking it until the connection is made; ctx's deadline
-// bounds the whole dial. A host that is not an IP address is resolved by
-// the system resolver (net.DefaultResolver) on the loop's thread pool
+// Dial connects to addr on network from the task that ctx carries, parking
+// it until the connection is made; ctx's deadline bounds the whole dial.
+// Networks: "tcp", "tcp4", "tcp6" (a *TCPConn), "udp", "udp4", "udp6" (a
+// *UDPConn to one peer) and "unix" (a *UnixConn; addr is the socket's
+// path). A host that is not an IP address is resolved by the system
+// resolver (net.DefaultResolver) on the loop's thread pool
 // (futures.LoopPool), so that the loop runs on meanwhile; every address it
 // returns is tried in order, and the last error is returned. Errors are
 // *net.OpError as in package net, with a *net.DNSError inside for a name
 // that does not resolve. May park the calling task.
 func Dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	switch network {
-	case "tcp", "tcp4", "tcp6":
+	case "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6":
+	case "unix":
+		c, err := dialUnix(ctx, addr)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
 	default:
 		return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
 	}
@@ -31,8 +40,13 @@ func Dial(ctx context.Context, network, addr string) (net.Conn, error) {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 	}
 	for _, ip := range ips {
-		var c *TCPConn
-		if c, err = dialTCP(ctx, network, ip.WithZone(""), port, ip.Zone()); err == nil {
+		var c net.Conn
+		if network[0] == 'u' {
+			c, err = dialUDP(ctx, network, ip.WithZone(""), port, ip.Zone())
+		} else {
+			c, err = dialTCP(ctx, network, ip.WithZone(""), port, ip.Zone())
+		}
+		if err == nil {
 			return c, nil
 		}
 	}
@@ -48,7 +62,7 @@ func resolve(ctx context.Context, network, host string) ([]netip.Addr, error) {
 		return []netip.Addr{ip}, nil
 	}
 	if host == "" || host == "localhost" {
-		if network == "tcp6" {
+		if strings.HasSuffix(network, "6") {
 			return []netip.Addr{netip.IPv6Loopback()}, nil
 		}
 		return []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1})}, nil
@@ -103,12 +117,19 @@ func Listen(ctx context.Context, network, addr string) (net.Listener, error) {
 	return ListenConfig{}.Listen(ctx, network, addr)
 }
 
-// Listen listens on addr on network ("tcp", "tcp4" or "tcp6") for the loop
-// that ctx carries. An empty host listens on every address; port 0 picks a
-// free port (see the listener's Addr). Never parks.
+// Listen listens on addr on network for the loop that ctx carries:
+// "tcp", "tcp4" or "tcp6" (a *TCPListener; an empty host listens on every
+// address, and port 0 picks a free port: see Addr), or "unix" (a
+// *UnixListener; addr is the socket's path). Never parks.
 func (lc ListenConfig) Listen(ctx context.Context, network, addr string) (net.Listener, error) {
 	switch network {
 	case "tcp", "tcp4", "tcp6":
+	case "unix":
+		l, err := listenUnix(ctx, addr)
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
 	default:
 		return nil, &net.OpError{Op: "listen", Net: network, Err: net.UnknownNetworkError(network)}
 	}
@@ -123,6 +144,30 @@ func (lc ListenConfig) Listen(ctx context.Context, network, addr string) (net.Li
 	return l, nil
 }
 
+// ListenPacket is ListenConfig{}.ListenPacket. Never parks.
+func ListenPacket(ctx context.Context, network, addr string) (net.PacketConn, error) {
+	return ListenConfig{}.ListenPacket(ctx, network, addr)
+}
+
+// ListenPacket binds a UDP socket ("udp", "udp4" or "udp6") to addr for the
+// loop that ctx carries, and returns it as a *UDPConn. Never parks.
+func (lc ListenConfig) ListenPacket(ctx context.Context, network, addr string) (net.PacketConn, error) {
+	switch network {
+	case "udp", "udp4", "udp6":
+	default:
+		return nil, &net.OpError{Op: "listen", Net: network, Err: net.UnknownNetworkError(network)}
+	}
+	ip, port, zone, err := listenAddr(network, addr)
+	if err != nil {
+		return nil, &net.OpError{Op: "listen", Net: network, Err: err}
+	}
+	c, err := listenUDP(ctx, network, ip, port, zone, lc.ReusePort)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // listenAddr parses a listener's addr, whose host is an IP address,
 // "localhost", or empty for every address.
 func listenAddr(network, addr string) (ip netip.Addr, port int, zone string, err error) {
@@ -132,12 +177,12 @@ func listenAddr(network, addr string) (ip netip.Addr, port int, zone string, err
 	}
 	switch host {
 	case "":
-		if network == "tcp4" {
+		if strings.HasSuffix(network, "4") {
 			return netip.IPv4Unspecified(), port, "", nil
 		}
 		return netip.IPv6Unspecified(), port, "", nil
 	case "localhost":
-		if network == "tcp6" {
+		if strings.HasSuffix(network, "6") {
 			return netip.IPv6Loopback(), port, "", nil
 		}
 		return netip.AddrFrom4([4]byte{127, 0, 0, 1}), port, "", nil

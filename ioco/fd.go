@@ -21,6 +21,7 @@ type netFD struct {
 	pfd    *scheduler.FD
 	loop   *scheduler.Loop
 	net    string // "tcp", "tcp4", "unix"...
+	family int    // unix.AF_INET, AF_INET6 or AF_UNIX; 0 where nothing needs it
 	laddr  net.Addr
 	raddr  net.Addr
 	closed bool

@@ -177,9 +177,20 @@ func (l *TCPListener) Accept() (net.Conn, error) { return l.AcceptTCP() }
 
 // AcceptTCP is Accept with the connection's type. May park the running task.
 func (l *TCPListener) AcceptTCP() (*TCPConn, error) {
-	fd := &l.fd
+	fd, sa, err := l.fd.accept()
+	if err != nil {
+		return nil, err
+	}
+	unix.SetsockoptInt(fd.sysfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	fd.raddr = tcpAddr(sa)
+	return &TCPConn{*fd}, nil
+}
+
+// accept parks the running task until a connection comes on the listening
+// socket fd, and returns it registered, with fd's local address.
+func (fd *netFD) accept() (*netFD, unix.Sockaddr, error) {
 	if fd.closed {
-		return nil, fd.opError("accept", net.ErrClosed)
+		return nil, nil, fd.opError("accept", net.ErrClosed)
 	}
 	for {
 		nfd, sa, err := unix.Accept4(fd.sysfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
@@ -189,25 +200,23 @@ func (l *TCPListener) AcceptTCP() (*TCPConn, error) {
 			continue
 		case unix.EAGAIN:
 			if err := fd.wait(scheduler.Read); err != nil {
-				return nil, fd.opError("accept", err)
+				return nil, nil, fd.opError("accept", err)
 			}
 			continue
 		default:
-			return nil, fd.opError("accept", os.NewSyscallError("accept4", err))
+			return nil, nil, fd.opError("accept", os.NewSyscallError("accept4", err))
 		}
 		t := fd.loop.Running()
 		if t == nil {
 			unix.Close(nfd)
-			return nil, fd.opError("accept", errNoTask)
+			return nil, nil, fd.opError("accept", errNoTask)
 		}
 		cfd, err := newFD(t.Context(), nfd, fd.net)
 		if err != nil {
-			return nil, fd.opError("accept", err)
+			return nil, nil, fd.opError("accept", err)
 		}
-		unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-		c := &TCPConn{*cfd}
-		c.laddr, c.raddr = fd.laddr, tcpAddr(sa)
-		return c, nil
+		cfd.laddr = fd.laddr
+		return cfd, sa, nil
 	}
 }
 
