@@ -1,0 +1,76 @@
+// Package ioco is cooperative I/O for the tasks of a loop: TCP, Unix and
+// UDP sockets, TLS, name lookups and files, as net.Conn, net.Listener and
+// net.PacketConn values whose calls read like blocking code and park only
+// the task that makes them. crypto/tls, bufio and net/http's request and
+// response framing work on them unchanged.
+//
+//	ln, err := ioco.Listen(ctx, "tcp", ":8080")
+//	for {
+//		c, err := ln.Accept() // parks this task; the loop runs the others
+//		...
+//		scheduler.Go(ctx, func(ctx context.Context) error {
+//			defer c.Close()
+//			_, err := io.Copy(c, c) // an echo, one task per connection
+//			return err
+//		})
+//	}
+//
+// # How a read parks and wakes
+//
+// Every socket is non-blocking and registered once, edge-triggered, with
+// its loop's poller (see scheduler.FD and internal/poll). A Read makes the
+// read(2) at once; when it fails with EAGAIN, the task parks on the socket
+// until the poller reports it readable, its deadline passes, or the socket
+// is closed, and then tries again. A Write writes until all of its buffer
+// is out, parking whenever the send buffer is full. Accept, connect and
+// the UDP calls work the same way. Nagle's algorithm is off for TCP
+// (TCP_NODELAY), as in package net: many small messages go out at once.
+//
+// # Deadlines
+//
+// SetDeadline, SetReadDeadline and SetWriteDeadline take times on the
+// loop's clock, which is the wall clock unless the loop runs on a virtual
+// one. A call parked when its deadline passes, or made after, fails with an
+// error that satisfies errors.Is(err, os.ErrDeadlineExceeded) and whose
+// Timeout method reports true; moving a deadline applies to calls already
+// parked, and a zero time removes it. The calls that take a ctx (Dial,
+// DialTLS, the files') take its deadline as their timeout.
+//
+// # Closing
+//
+// Close wakes the tasks parked on the socket with an error that satisfies
+// errors.Is(err, net.ErrClosed), takes the socket out of the poller and
+// then closes it, so that its number cannot be reused while the poller
+// still knows it; a later socket under the same number never gets the old
+// one's readiness. CloseWrite shuts the writing side down: the peer reads
+// end of file and may still write back.
+//
+// # Calling context
+//
+// A conn, a listener and a File belong to the loop they were made on, and
+// are used by its tasks only. Their methods take no ctx (net.Conn has
+// none): a call that may park parks the task that runs on the loop at that
+// moment (scheduler.Loop.Running), with that task's context, so a Kill
+// reaches it. Called from a callback, where no task runs, they fail with
+// an error that says so. Calling them from another goroutine, or from a
+// task of another loop, is not supported: Go has no way to tell the caller's
+// goroutine cheaply, so such a call would park whatever task of the conn's
+// loop runs then. Hand work to a conn's loop through scheduler.Loop.Post.
+// Several loops (one per core, say) may each Listen on one port with
+// ListenConfig{ReusePort: true}.
+//
+// # Names and files
+//
+// Dial resolves a host that is not an IP address with the system resolver
+// (net.DefaultResolver) on the loop's thread pool (futures.LoopPool), and
+// tries each address in order; a name that does not resolve gives a
+// *net.DNSError inside the *net.OpError. Regular files are always ready to
+// epoll, so File's calls, ReadFile and WriteFile run on that thread pool
+// too.
+//
+// # Errors
+//
+// Errors have package net's shapes: *net.OpError with the operation, the
+// network and the addresses, wrapping os.NewSyscallError for system calls;
+// io.EOF at end of stream.
+package ioco
