@@ -1,0 +1,208 @@
+// Command echo is an echo server and client on evergo's loop: one task per
+// connection, reading and writing through package ioco.
+//
+//	go run ./examples/echo server -addr 127.0.0.1:9000            # one loop
+//	go run ./examples/echo server -addr 127.0.0.1:9000 -loops 4   # SO_REUSEPORT, a loop per core
+//	go run ./examples/echo client -addr 127.0.0.1:9000 -c 50 -d 3s
+//	go run ./examples/echo netserver -addr 127.0.0.1:9000         # package net, a goroutine per conn
+//
+// The server runs until interrupted (Ctrl-C). The client opens -c
+// connections from one loop, each writing -size bytes and waiting for them
+// back for -d, and prints the messages per second.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"sync"
+	"time"
+
+	"github.com/evergo/evergo/ioco"
+	"github.com/evergo/evergo/scheduler"
+)
+
+func main() {
+	log.SetFlags(0)
+	if len(os.Args) < 2 {
+		usage()
+	}
+	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:9000", "address to listen on or connect to")
+	loops := fs.Int("loops", 1, "server: loops sharing the port through SO_REUSEPORT")
+	conns := fs.Int("c", 50, "client: connections")
+	size := fs.Int("size", 64, "client: message bytes")
+	dur := fs.Duration("d", 3*time.Second, "client: duration")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
+	fs.Parse(os.Args[2:])
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var err error
+	switch os.Args[1] {
+	case "server":
+		err = serve(ctx, *addr, *loops)
+	case "netserver":
+		err = netServe(ctx, *addr)
+	case "client":
+		err = client(ctx, *addr, *conns, *size, *dur)
+	default:
+		usage()
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		log.Print(err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	log.Fatal("usage: echo server|netserver|client [-addr host:port] [-loops n] [-c conns] [-size bytes] [-d duration]")
+}
+
+// serve runs n loops, each on its own goroutine with its own listener on
+// addr (SO_REUSEPORT lets the kernel spread connections among them), until
+// ctx is cancelled.
+func serve(ctx context.Context, addr string, n int) error {
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			errs <- scheduler.Run(ctx, func(ctx context.Context) error {
+				ln, err := ioco.ListenConfig{ReusePort: n > 1}.Listen(ctx, "tcp", addr)
+				if err != nil {
+					return err
+				}
+				defer ln.Close()
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return err
+					}
+					if _, err := scheduler.Go(ctx, func(ctx context.Context) error {
+						defer c.Close()
+						return echo(c)
+					}); err != nil {
+						c.Close()
+						return err
+					}
+				}
+			})
+		}()
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// echo writes back what c reads until end of file.
+func echo(c net.Conn) error {
+	buf := make([]byte, 16<<10)
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		if _, err := c.Write(buf[:n]); err != nil {
+			return err
+		}
+	}
+}
+
+// netServe is the same server on package net: a goroutine per connection.
+func netServe(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		wg.Go(func() {
+			defer c.Close()
+			echo(c)
+		})
+	}
+}
+
+// client runs conns connections on one loop, each a closed loop of
+// size-byte round trips, for d, and prints the rate.
+func client(ctx context.Context, addr string, conns, size int, d time.Duration) error {
+	total := 0
+	err := scheduler.Run(ctx, func(ctx context.Context) error {
+		end := scheduler.Now(ctx).Add(d)
+		var tasks []*scheduler.Task
+		for i := range conns {
+			t, err := scheduler.Go(ctx, func(ctx context.Context) error {
+				c, err := ioco.Dial(ctx, "tcp", addr)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				out, in := make([]byte, size), make([]byte, size)
+				for j := range out {
+					out[j] = byte(i + j)
+				}
+				for scheduler.Now(ctx).Before(end) {
+					if _, err := c.Write(out); err != nil {
+						return err
+					}
+					if _, err := io.ReadFull(c, in); err != nil {
+						return err
+					}
+					if string(in) != string(out) {
+						return fmt.Errorf("connection %d: echo differs", i)
+					}
+					total++
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			tasks = append(tasks, t)
+		}
+		for _, t := range tasks {
+			if err := t.Join(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%d connections, %d B messages: %.0f msgs/s\n", conns, size, float64(total)/d.Seconds())
+	return nil
+}
