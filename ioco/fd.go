@@ -25,6 +25,14 @@ type netFD struct {
 	laddr  net.Addr
 	raddr  net.Addr
 	closed bool
+	// drained is set by a stream read that returned less than it was
+	// asked for: the receive queue was empty then, so the next read waits
+	// for the poller's next readable edge before it tries (data that
+	// comes later makes one), sparing the read(2) that would fail with
+	// EAGAIN. A hang-up (end of file, an error) makes no further edge, so
+	// once the poller has reported one (scheduler.FD.HungUp), reads try at
+	// once. A stale edge costs one read that finds nothing, as before.
+	drained bool
 }
 
 // newFD registers the non-blocking socket sysfd with the loop of ctx. On
@@ -62,6 +70,12 @@ func (fd *netFD) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
+	if fd.drained && !fd.pfd.HungUp() {
+		fd.drained = false
+		if err := fd.wait(scheduler.Read); err != nil {
+			return 0, fd.opError("read", err)
+		}
+	}
 	for {
 		n, err := unix.Read(fd.sysfd, b)
 		switch err {
@@ -69,6 +83,7 @@ func (fd *netFD) Read(b []byte) (int, error) {
 			if n == 0 {
 				return 0, io.EOF
 			}
+			fd.drained = n < len(b)
 			return n, nil
 		case unix.EINTR:
 			continue

@@ -41,6 +41,7 @@ type FD struct {
 	fd      int
 	tag     uint32   // tells this registration's events from those of an fd number's earlier use
 	ready   Mode     // edges that came while nobody waited, not consumed yet
+	hup     bool     // the poller reported a hang-up or an error: reads no longer block
 	closed  bool     // Close was called
 	dl      [2]int64 // deadlines per mode on the loop's clock; 0: none
 	waiters [2]waitList
@@ -75,6 +76,14 @@ func Register(ctx context.Context, fd int) (*FD, error) {
 	l.nfds++
 	return p, nil
 }
+
+// HungUp reports whether the poller has reported that the peer stopped
+// writing (end of file is there to read) or that the fd failed: a state
+// that stays, so a read will not block from then on even if no edge comes
+// again. A reader that skips its read(2) until the next readable edge (as
+// after a short read) must not skip it once HungUp reports true. Never
+// parks.
+func (p *FD) HungUp() bool { return p.hup }
 
 // Sysfd returns the file descriptor. Never parks.
 func (p *FD) Sysfd() int { return p.fd }
@@ -190,6 +199,9 @@ func (l *Loop) fdEvent(fd int, tag uint32, ev poll.Events) {
 	p := l.fds[fd]
 	if p == nil || p.tag != tag {
 		return
+	}
+	if ev&poll.Hangup != 0 {
+		p.hup = true
 	}
 	if ev&poll.Readable != 0 {
 		p.wakeAll(Read)

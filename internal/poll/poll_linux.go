@@ -20,22 +20,35 @@ type Events uint8
 const (
 	Readable Events = 1 << iota // EPOLLIN, or EPOLLRDHUP/EPOLLHUP/EPOLLERR: a read will not block
 	Writable                    // EPOLLOUT, or EPOLLHUP/EPOLLERR: a write will not block
+	// Hangup is EPOLLRDHUP, EPOLLHUP or EPOLLERR: the peer has stopped
+	// writing, or the fd has failed. Unlike new data, it is a state that
+	// stays: reads will not block from then on, whether or not another
+	// edge ever comes.
+	Hangup
 )
 
-// String returns "Readable", "Writable", "Readable|Writable" or "0", for
-// test failures and debugging.
+// String returns the names of the events joined by "|" ("Readable",
+// "Readable|Writable|Hangup"), or "0", for test failures and debugging.
 func (e Events) String() string {
-	switch e {
-	case 0:
+	if e == 0 {
 		return "0"
-	case Readable:
-		return "Readable"
-	case Writable:
-		return "Writable"
-	case Readable | Writable:
-		return "Readable|Writable"
 	}
-	return "Events(" + strconv.Itoa(int(e)) + ")"
+	if e >= Hangup<<1 {
+		return "Events(" + strconv.Itoa(int(e)) + ")"
+	}
+	s := ""
+	for _, n := range [...]struct {
+		e    Events
+		name string
+	}{{Readable, "Readable"}, {Writable, "Writable"}, {Hangup, "Hangup"}} {
+		if e&n.e != 0 {
+			if s != "" {
+				s += "|"
+			}
+			s += n.name
+		}
+	}
+	return s
 }
 
 // Event is one fd's readiness, as reported by Wait.
@@ -237,6 +250,9 @@ func readiness(flags uint32) Events {
 	}
 	if flags&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		e |= Writable
+	}
+	if flags&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		e |= Hangup
 	}
 	return e
 }

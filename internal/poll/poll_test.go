@@ -214,8 +214,8 @@ func TestPeerCloseReportsBothDirections(t *testing.T) {
 	add(t, p, b.fd, 1)
 	waitFor(t, p, b.fd)
 	a.close()
-	if ev := waitFor(t, p, b.fd); ev.Events != poll.Readable|poll.Writable {
-		t.Fatalf("event = %+v; want Readable|Writable", ev)
+	if ev := waitFor(t, p, b.fd); ev.Events != poll.Readable|poll.Writable|poll.Hangup {
+		t.Fatalf("event = %+v; want Readable|Writable|Hangup", ev)
 	}
 	if n, err := unix.Read(b.fd, make([]byte, 1)); n != 0 || err != nil {
 		t.Fatalf("read = %d, %v; want end of file", n, err)
@@ -341,7 +341,8 @@ func TestEventsString(t *testing.T) {
 		poll.Readable:                 "Readable",
 		poll.Writable:                 "Writable",
 		poll.Readable | poll.Writable: "Readable|Writable",
-		4:                             "Events(4)",
+		poll.Readable | poll.Hangup:   "Readable|Hangup",
+		8:                             "Events(8)",
 	} {
 		if got := e.String(); got != want {
 			t.Errorf("Events(%d).String() = %q; want %q", uint8(e), got, want)
