@@ -1,0 +1,200 @@
+// Command echo measures the ioco echo server on one loop against package
+// net's goroutine-per-connection server, both at GOMAXPROCS=1, under the
+// same load, alternated A B A B, and prints messages per second, p50 and
+// p99 for each with their ratio. With -gevent it measures the gevent peer
+// the same way.
+//
+//	go run ./internal/bench/echo -echoload ../shared/peers/echoload
+//
+// -echoload is the directory of the echoload load generator (built here
+// with go build) or its binary.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	log.SetFlags(0)
+	loadPath := flag.String("echoload", "../shared/peers/echoload", "echoload's directory or binary")
+	conns := flag.Int("c", 50, "connections")
+	size := flag.Int("size", 64, "message bytes")
+	dur := flag.Duration("d", 5*time.Second, "duration of each run")
+	rounds := flag.Int("rounds", 3, "A B rounds")
+	gevent := flag.String("gevent", "", "path of gevent_echo.py, to measure it too (needs /usr/bin/python3 with gevent)")
+	flag.Parse()
+
+	tmp, err := os.MkdirTemp("", "echobench")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	load, err := binary(*loadPath, tmp, "echoload")
+	if err != nil {
+		log.Fatal(err)
+	}
+	server := filepath.Join(tmp, "echo")
+	if out, err := exec.Command("go", "build", "-o", server, "./examples/echo").CombinedOutput(); err != nil {
+		log.Fatalf("building examples/echo: %v\n%s", err, out)
+	}
+	kinds := []struct {
+		name string
+		cmd  func(addr string) *exec.Cmd
+	}{
+		{"ioco (one loop)", func(addr string) *exec.Cmd { return exec.Command(server, "server", "-addr", addr) }},
+		{"Go net", func(addr string) *exec.Cmd { return exec.Command(server, "netserver", "-addr", addr) }},
+	}
+	if *gevent != "" {
+		kinds = append(kinds, struct {
+			name string
+			cmd  func(addr string) *exec.Cmd
+		}{"gevent", func(addr string) *exec.Cmd {
+			_, port, _ := net.SplitHostPort(addr)
+			return exec.Command("/usr/bin/python3", *gevent, port)
+		}})
+	}
+	results := make([][]result, len(kinds))
+	for r := range *rounds {
+		for i, k := range kinds {
+			res, err := measure(k.cmd, load, *conns, *size, *dur)
+			if err != nil {
+				log.Fatalf("%s, round %d: %v", k.name, r+1, err)
+			}
+			fmt.Printf("round %d  %-16s %8.0f msgs/s  p50 %-12v p99 %v\n", r+1, k.name, res.rate, res.p50, res.p99)
+			results[i] = append(results[i], res)
+		}
+	}
+	fmt.Printf("\nmedians of %d rounds (%d conns, %d B, %v each, servers at GOMAXPROCS=1):\n", *rounds, *conns, *size, *dur)
+	base := median(results[1])
+	for i, k := range kinds {
+		m := median(results[i])
+		fmt.Printf("  %-16s %8.0f msgs/s  p50 %-12v p99 %-12v  %.2fx Go net\n", k.name, m.rate, m.p50, m.p99, m.rate/base.rate)
+	}
+}
+
+// binary returns the load generator's binary, building it from its
+// directory if that is what path names.
+func binary(path, tmp, name string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if !fi.IsDir() {
+		return path, nil
+	}
+	out := filepath.Join(tmp, name)
+	cmd := exec.Command("go", "build", "-o", out, ".")
+	cmd.Dir = path
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building %s: %v\n%s", path, err, b)
+	}
+	return out, nil
+}
+
+type result struct {
+	rate     float64
+	p50, p99 time.Duration
+}
+
+// measure starts a server, waits until it accepts, runs the load against
+// it, and stops it.
+func measure(server func(addr string) *exec.Cmd, load string, conns, size int, d time.Duration) (result, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return result{}, err
+	}
+	srv := server(addr)
+	srv.Env = append(os.Environ(), "GOMAXPROCS=1")
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		return result{}, err
+	}
+	defer func() {
+		srv.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { srv.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			srv.Process.Kill()
+			<-done
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if ctx.Err() != nil {
+			return result{}, fmt.Errorf("server did not start on %s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	out, err := exec.Command(load, "-addr", addr, "-c", strconv.Itoa(conns), "-size", strconv.Itoa(size), "-d", d.String()).CombinedOutput()
+	if err != nil {
+		return result{}, fmt.Errorf("echoload: %v: %s", err, out)
+	}
+	return parse(string(out))
+}
+
+// parse reads echoload's "msgs/s N p50 D p99 D errors N".
+func parse(s string) (result, error) {
+	f := strings.Fields(s)
+	var r result
+	var err error
+	for i := 0; i+1 < len(f); i += 2 {
+		switch f[i] {
+		case "msgs/s":
+			r.rate, err = strconv.ParseFloat(f[i+1], 64)
+		case "p50":
+			r.p50, err = time.ParseDuration(f[i+1])
+		case "p99":
+			r.p99, err = time.ParseDuration(f[i+1])
+		}
+		if err != nil {
+			return r, fmt.Errorf("echoload said %q: %v", s, err)
+		}
+	}
+	return r, nil
+}
+
+// freeAddr returns a loopback address with a port free now.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// median returns the median of each figure on its own.
+func median(rs []result) result {
+	pick := func(f func(result) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	return result{
+		rate: pick(func(r result) float64 { return r.rate }),
+		p50:  time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
+		p99:  time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
+	}
+}
