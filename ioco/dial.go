@@ -62,10 +62,7 @@ func resolve(ctx context.Context, network, host string) ([]netip.Addr, error) {
 		return []netip.Addr{ip}, nil
 	}
 	if host == "" || host == "localhost" {
-		if strings.HasSuffix(network, "6") {
-			return []netip.Addr{netip.IPv6Loopback()}, nil
-		}
-		return []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1})}, nil
+		return []netip.Addr{loopback(network)}, nil
 	}
 	pool, err := futures.LoopPool(ctx)
 	if err != nil {
@@ -182,14 +179,20 @@ func listenAddr(network, addr string) (ip netip.Addr, port int, zone string, err
 		}
 		return netip.IPv6Unspecified(), port, "", nil
 	case "localhost":
-		if strings.HasSuffix(network, "6") {
-			return netip.IPv6Loopback(), port, "", nil
-		}
-		return netip.AddrFrom4([4]byte{127, 0, 0, 1}), port, "", nil
+		return loopback(network), port, "", nil
 	}
 	ip, err = netip.ParseAddr(host)
 	if err != nil {
 		return ip, 0, "", &net.AddrError{Err: "a listener's host must be an IP address or localhost", Addr: host}
 	}
 	return ip.WithZone(""), port, ip.Zone(), nil
+}
+
+// loopback is the loopback address for network: ::1 for the "6" networks,
+// 127.0.0.1 for the others.
+func loopback(network string) netip.Addr {
+	if strings.HasSuffix(network, "6") {
+		return netip.IPv6Loopback()
+	}
+	return netip.AddrFrom4([4]byte{127, 0, 0, 1})
 }

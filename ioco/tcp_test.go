@@ -46,6 +46,19 @@ func echoServer(t *testing.T, ctx context.Context) net.Listener {
 	return ln
 }
 
+// dialEcho starts an echo server (see echoServer) and dials it; the
+// caller closes both.
+func dialEcho(t *testing.T, ctx context.Context) (net.Listener, net.Conn) {
+	t.Helper()
+	ln := echoServer(t, ctx)
+	c, err := ioco.Dial(ctx, "tcp", ln.Addr().String())
+	if err != nil {
+		ln.Close()
+		t.Fatalf("Dial: %v", err)
+	}
+	return ln, c
+}
+
 func TestTCPEchoWriteThenReadBack(t *testing.T) { // CONFORMANCE
 	runLoop(t, func(ctx context.Context) error {
 		ln := echoServer(t, ctx)
@@ -122,12 +135,8 @@ func TestCloseWriteLetsThePeerReadEOFAndWriteBack(t *testing.T) { // CONFORMANCE
 
 func TestReadDeadlineWakesTheParkedReaderAndCanBeMoved(t *testing.T) { // CONFORMANCE
 	runLoop(t, func(ctx context.Context) error {
-		ln := echoServer(t, ctx)
+		ln, c := dialEcho(t, ctx)
 		defer ln.Close()
-		c, err := ioco.Dial(ctx, "tcp", ln.Addr().String())
-		if err != nil {
-			return err
-		}
 		defer c.Close()
 		c.SetReadDeadline(scheduler.Now(ctx).Add(20 * time.Millisecond))
 		buf := make([]byte, 8)
@@ -152,12 +161,8 @@ func TestReadDeadlineWakesTheParkedReaderAndCanBeMoved(t *testing.T) { // CONFOR
 
 func TestMovingTheDeadlineWhileParkedApplies(t *testing.T) {
 	runLoop(t, func(ctx context.Context) error {
-		ln := echoServer(t, ctx)
+		ln, c := dialEcho(t, ctx)
 		defer ln.Close()
-		c, err := ioco.Dial(ctx, "tcp", ln.Addr().String())
-		if err != nil {
-			return err
-		}
 		defer c.Close()
 		scheduler.Spawn(ctx, "mover", func(ctx context.Context) error {
 			c.SetReadDeadline(scheduler.Now(ctx)) // the reader parked first
@@ -221,12 +226,8 @@ func TestDialOfAClosedPortIsRefused(t *testing.T) {
 
 func TestLargeWriteParksUntilAllIsWritten(t *testing.T) {
 	runLoop(t, func(ctx context.Context) error {
-		ln := echoServer(t, ctx)
+		ln, c := dialEcho(t, ctx)
 		defer ln.Close()
-		c, err := ioco.Dial(ctx, "tcp", ln.Addr().String())
-		if err != nil {
-			return err
-		}
 		defer c.Close()
 		big := make([]byte, 8<<20) // far more than the socket buffers hold
 		for i := range big {

@@ -71,11 +71,7 @@ func (c *UDPConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	if !ok {
 		return 0, c.opError("write", &net.AddrError{Err: "invalid IP", Addr: ua.String()})
 	}
-	fam := unix.AF_INET6
-	if c.family == unix.AF_INET {
-		fam = unix.AF_INET
-	}
-	return c.send("write", b, sockaddr(fam, ip, ua.Port, ua.Zone))
+	return c.send("write", b, sockaddr(c.family, ip, ua.Port, ua.Zone))
 }
 
 func (c *UDPConn) send(op string, b []byte, to unix.Sockaddr) (int, error) {
