@@ -486,42 +486,29 @@ func TestTaskKilledWhileParkedInWaitUnwinds(t *testing.T) {
 }
 
 func TestTaskKilledWhileParkedInAsCompletedUnwinds(t *testing.T) {
-	runLoop(t, func(ctx context.Context) error {
-		fs := pendingFutures(3)
-		fs[1].SetResult(1)
-		var log []string
-		var yielded []int
-		task := startUnwindingWaiter(t, ctx, &log, func(ctx context.Context) {
-			for f := range futures.AsCompleted(ctx, fs) {
-				yielded = append(yielded, slices.Index(fs, f))
-			}
+	for name, parkInBody := range map[string]bool{"in the iterator": false, "in the loop's body": true} {
+		t.Run(name, func(t *testing.T) {
+			runLoop(t, func(ctx context.Context) error {
+				fs := pendingFutures(3)
+				fs[1].SetResult(1)
+				var log []string
+				var yielded []int
+				task := startUnwindingWaiter(t, ctx, &log, func(ctx context.Context) {
+					for f := range futures.AsCompleted(ctx, fs) {
+						yielded = append(yielded, slices.Index(fs, f))
+						if parkInBody {
+							scheduler.Park(ctx, "test") // nothing wakes it: only the kill ends it
+						}
+					}
+				})
+				killWaiterThenComplete(t, ctx, task, fs)
+				if want := []string{"unwound"}; !slices.Equal(log, want) || !slices.Equal(yielded, []int{1}) {
+					t.Errorf("log %v, yielded %v; want %v, [1]", log, yielded, want)
+				}
+				return nil
+			})
 		})
-		killWaiterThenComplete(t, ctx, task, fs)
-		if want := []string{"unwound"}; !slices.Equal(log, want) || !slices.Equal(yielded, []int{1}) {
-			t.Errorf("log %v, yielded %v; want %v, [1]", log, yielded, want)
-		}
-		return nil
-	})
-}
-
-func TestTaskKilledWhileParkedInTheBodyOfAnAsCompletedLoopUnwinds(t *testing.T) {
-	runLoop(t, func(ctx context.Context) error {
-		fs := pendingFutures(3)
-		fs[1].SetResult(1)
-		var log []string
-		var yielded []int
-		task := startUnwindingWaiter(t, ctx, &log, func(ctx context.Context) {
-			for f := range futures.AsCompleted(ctx, fs) {
-				yielded = append(yielded, slices.Index(fs, f))
-				scheduler.Park(ctx, "test") // nothing wakes it: only the kill ends it
-			}
-		})
-		killWaiterThenComplete(t, ctx, task, fs)
-		if want := []string{"unwound"}; !slices.Equal(log, want) || !slices.Equal(yielded, []int{1}) {
-			t.Errorf("log %v, yielded %v; want %v, [1]", log, yielded, want)
-		}
-		return nil
-	})
+	}
 }
 
 func TestWaitAndAsCompletedInADyingTasksDeferredCallFailWithErrKilled(t *testing.T) {
