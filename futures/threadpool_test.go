@@ -50,6 +50,17 @@ func (l *latch) wait() bool {
 
 var errGaveUp = errors.New("the latch never opened")
 
+// then returns a thread-pool function that waits for the latch and then
+// returns v.
+func (l *latch) then(v int) func(context.Context) (int, error) {
+	return func(context.Context) (int, error) {
+		if !l.wait() { // blocks a goroutine of the pool
+			return 0, errGaveUp
+		}
+		return v, nil
+	}
+}
+
 // startSignal returns a future and the function that completes it through
 // a post to ctx's loop: a thread-pool function calls signal to say that it
 // runs, and a task waits for that with Get.
@@ -66,12 +77,7 @@ func TestThreadPoolReturnsTheValueOfABlockingFunctionWhileOtherTasksRun(t *testi
 		p := newThreadPool(t, 2)
 		release := newLatch()
 		defer release.open()
-		f, err := futures.Submit(ctx, p, func(context.Context) (int, error) {
-			if !release.wait() { // blocks a goroutine of the pool
-				return 0, errGaveUp
-			}
-			return 42, nil
-		})
+		f, err := futures.Submit(ctx, p, release.then(42))
 		if err != nil {
 			return err
 		}
@@ -361,12 +367,7 @@ func TestThreadPoolShutdownWithoutWaitReturnsAtOnceAndTheWorkStillCompletes(t *t
 		p := newThreadPool(t, 1)
 		release := newLatch()
 		defer release.open()
-		f, err := futures.Submit(ctx, p, func(context.Context) (int, error) {
-			if !release.wait() {
-				return 0, errGaveUp
-			}
-			return 42, nil
-		})
+		f, err := futures.Submit(ctx, p, release.then(42))
 		if err != nil {
 			return err
 		}
@@ -461,12 +462,7 @@ func TestThreadPoolSubmitParksWhileThePoolIsFullAndTheLoopRunsOn(t *testing.T) {
 		p := newThreadPool(t, 1)
 		release := newLatch()
 		defer release.open()
-		first, err := futures.Submit(ctx, p, func(context.Context) (int, error) {
-			if !release.wait() {
-				return 0, errGaveUp
-			}
-			return 1, nil
-		})
+		first, err := futures.Submit(ctx, p, release.then(1))
 		if err != nil {
 			return err
 		}
@@ -513,12 +509,7 @@ func TestThreadPoolSubmitParkedOnAFullPoolFailsWhenThePoolShutsDown(t *testing.T
 		p := newThreadPool(t, 1)
 		release := newLatch()
 		defer release.open()
-		first, err := futures.Submit(ctx, p, func(context.Context) (int, error) {
-			if !release.wait() {
-				return 0, errGaveUp
-			}
-			return 1, nil
-		})
+		first, err := futures.Submit(ctx, p, release.then(1))
 		if err != nil {
 			return err
 		}
@@ -606,12 +597,7 @@ func TestThreadPoolShutdownWithWaitReturnsWhenTheLastSlotHolderIsAKilledSubmitte
 		p := newThreadPool(t, 1)
 		release := newLatch()
 		defer release.open()
-		if _, err := futures.Submit(ctx, p, func(context.Context) (int, error) {
-			if !release.wait() {
-				return 0, errGaveUp
-			}
-			return 0, nil
-		}); err != nil {
+		if _, err := futures.Submit(ctx, p, release.then(0)); err != nil {
 			return err
 		}
 		ran := false
