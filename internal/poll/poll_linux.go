@@ -5,11 +5,12 @@ package poll
 import (
 	"encoding/binary"
 	"errors"
-	"math"
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -91,11 +92,23 @@ type Poller struct {
 	efd  int     // the eventfd, registered level-triggered; same lifetime as epfd
 	one  [8]byte // 1 as a native-endian uint64, what Wake writes; read-only after New
 
+	// file is epfd as an *os.File in the runtime's own poller, where a
+	// Wait that finds nothing parks (see the package doc); rc is its raw
+	// conn, and ready the function rc.Read calls, made once in New so that
+	// no Wait allocates a closure. Closing file closes epfd.
+	file  *os.File
+	rc    syscall.RawConn
+	ready func(fd uintptr) bool
+
 	// Owned by the goroutine that calls Wait: the buffers that Wait fills
-	// and the slice it returns points into.
-	drain [8]byte
-	raw   [maxEvents]unix.EpollEvent
-	out   [maxEvents]Event
+	// and the slice it returns points into; what ready saw; whether file
+	// has a read deadline set.
+	drain    [8]byte
+	raw      [maxEvents]unix.EpollEvent
+	out      [maxEvents]Event
+	n        int
+	err      error
+	deadline bool
 }
 
 // New creates a Poller: an epoll instance, and an eventfd registered in it
@@ -115,8 +128,25 @@ func New() (*Poller, error) {
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, efd, &ev); err != nil {
 		return nil, errors.Join(os.NewSyscallError("epoll_ctl", err), closeFD(efd), closeFD(epfd))
 	}
-	p := &Poller{epfd: epfd, efd: efd}
+	// The runtime's poller takes epfd only in non-blocking mode, and its
+	// read deadline is the timeout of a Wait that parks.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		return nil, errors.Join(os.NewSyscallError("fcntl", err), closeFD(efd), closeFD(epfd))
+	}
+	file := os.NewFile(uintptr(epfd), "epoll")
+	rc, err := file.SyscallConn()
+	if err == nil {
+		err = file.SetReadDeadline(time.Time{}) // fails unless the runtime's poller took it
+	}
+	if err != nil {
+		return nil, errors.Join(err, closeFD(efd), file.Close())
+	}
+	p := &Poller{epfd: epfd, efd: efd, file: file, rc: rc}
 	binary.NativeEndian.PutUint64(p.one[:], 1)
+	p.ready = func(uintptr) bool {
+		p.n, p.err = p.poll()
+		return p.n > 0 || p.err != nil
+	}
 	return p, nil
 }
 
@@ -147,29 +177,34 @@ func (p *Poller) Delete(fd int) error {
 
 // Wait waits for readiness and returns the events of the added fds, and
 // whether a Wake arrived. A negative timeout waits until an event or a Wake;
-// zero polls without waiting; a positive timeout is rounded up to whole
-// milliseconds, so that it never becomes a zero that would make the loop
-// spin, and capped at math.MaxInt32 milliseconds (24.8 days).
+// zero polls without waiting; a positive timeout waits at most that long, to
+// the precision of the runtime's timers. A Wait that finds nothing ready
+// parks its goroutine in the runtime's poller rather than block its thread
+// in epoll_wait (see the package doc); a Wait looks at the ready list at
+// least once, even when its timeout is too short to park.
 //
 // The slice belongs to the Poller and is valid until the next Wait; it holds
 // at most 128 events, and any further ready fds are reported by the next
 // Wait. The eventfd itself is never in it: woken reports it instead, and
-// Wait resets the wake-up counter before it returns. A signal delivered to
-// the thread (EINTR) returns no events, not woken, and a nil error. If
-// resetting the counter fails, Wait still returns the events it collected,
-// with woken true and the error.
+// Wait resets the wake-up counter before it returns. If resetting the
+// counter fails, Wait still returns the events it collected, with woken true
+// and the error.
 func (p *Poller) Wait(timeout time.Duration) (events []Event, woken bool, err error) {
-	// Hot path: one epoll_wait, plus one read(2) when woken, and nothing
-	// else; no allocation. Keep it so.
+	// Hot path: one epoll_wait when something is ready; otherwise a park in
+	// the runtime's poller (no thread blocks in a system call) and a second
+	// epoll_wait once it wakes; plus one read(2) when woken. No
+	// allocation. Keep it so.
 	if p.closed {
 		return nil, false, os.ErrClosed
 	}
-	n, err := unix.EpollWait(p.epfd, p.raw[:], millis(timeout))
+	var n int
+	if timeout == 0 {
+		n, err = p.poll()
+	} else {
+		n, err = p.park(timeout)
+	}
 	if err != nil {
-		if err == unix.EINTR {
-			return nil, false, nil
-		}
-		return nil, false, os.NewSyscallError("epoll_wait", err)
+		return nil, false, err
 	}
 	events = p.out[:0]
 	efd := int32(p.efd)
@@ -185,6 +220,54 @@ func (p *Poller) Wait(timeout time.Duration) (events []Event, woken bool, err er
 		err = p.drainWakes()
 	}
 	return events, woken, err
+}
+
+// poll is epoll_wait with a zero timeout into p.raw. It never blocks, so it
+// is made as a raw system call: entering an ordinary one tells the runtime's
+// monitor thread, and wakes it from its sleep if it was idle, for a call
+// that returns in a microsecond. EINTR is retried.
+func (p *Poller) poll() (int, error) {
+	for {
+		r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.epfd),
+			uintptr(unsafe.Pointer(&p.raw[0])), maxEvents, 0, 0, 0)
+		switch e {
+		case 0:
+			return int(r), nil
+		case unix.EINTR:
+			continue
+		}
+		return 0, os.NewSyscallError("epoll_wait", e)
+	}
+}
+
+// park polls, and while nothing is ready parks the goroutine in the
+// runtime's poller until the epoll fd becomes readable or timeout passes
+// (never, if it is negative), then polls again.
+func (p *Poller) park(timeout time.Duration) (int, error) {
+	var err error
+	switch {
+	case timeout > 0:
+		err = p.file.SetReadDeadline(time.Now().Add(timeout))
+		p.deadline = true
+	case p.deadline:
+		err = p.file.SetReadDeadline(time.Time{})
+		p.deadline = false
+	}
+	if err != nil {
+		return 0, err
+	}
+	p.n, p.err = 0, nil
+	switch err := p.rc.Read(p.ready); {
+	case err == nil:
+		return p.n, p.err
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// rc.Read does not call ready at all once the deadline has
+		// passed: look here, so that a run of short timeouts cannot keep
+		// the fds from being polled.
+		return p.poll()
+	default:
+		return 0, err
+	}
 }
 
 // Wake makes the current Wait return, or the next one if no Wait is in
@@ -222,7 +305,7 @@ func (p *Poller) Close() error {
 		return os.ErrClosed
 	}
 	p.closed = true
-	return errors.Join(closeFD(p.efd), closeFD(p.epfd))
+	return errors.Join(closeFD(p.efd), p.file.Close())
 }
 
 // drainWakes resets the eventfd's counter to 0. EAGAIN means it was 0
@@ -255,20 +338,6 @@ func readiness(flags uint32) Events {
 		e |= Hangup
 	}
 	return e
-}
-
-// millis converts Wait's timeout to epoll_wait's: -1 forever, 0 no wait,
-// otherwise whole milliseconds rounded up and capped at math.MaxInt32.
-func millis(d time.Duration) int {
-	switch {
-	case d < 0:
-		return -1
-	case d == 0:
-		return 0
-	case d >= math.MaxInt32*time.Millisecond:
-		return math.MaxInt32
-	}
-	return int((d + time.Millisecond - 1) / time.Millisecond)
 }
 
 // closeFD closes fd. The error, if any, says which call failed. An fd is

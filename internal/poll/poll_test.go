@@ -4,7 +4,6 @@ package poll_test
 
 import (
 	"errors"
-	"math"
 	"os"
 	"testing"
 	"time"
@@ -97,7 +96,6 @@ func socketpairAt(t testing.TB, num int) (a, b *sock) {
 
 // waitFor calls Wait(-1) until it returns an event for fd, and returns the
 // first one. Call it only when an event for fd is due, or it blocks for ever.
-// Wait(-1) returns no events after a signal (EINTR); waitFor then waits again.
 func waitFor(t testing.TB, p *poll.Poller, fd int) poll.Event {
 	t.Helper()
 	for {
@@ -154,27 +152,28 @@ func TestWaitTimesOutWithoutEvents(t *testing.T) {
 	}
 }
 
-func TestTimeoutRoundsUpToWholeMilliseconds(t *testing.T) {
-	for _, c := range []struct {
-		d    time.Duration
-		want int
-	}{
-		{-1, -1},
-		{-time.Hour, -1},
-		{0, 0},
-		{1, 1},
-		{time.Millisecond, 1},
-		{time.Millisecond + 1, 2},
-		{1500 * time.Microsecond, 2},
-		{time.Second, 1000},
-		{math.MaxInt32*time.Millisecond - 1, math.MaxInt32},
-		{math.MaxInt32 * time.Millisecond, math.MaxInt32},
-		{math.MaxInt64, math.MaxInt32},
-	} {
-		if got := poll.Millis(c.d); got != c.want {
-			t.Errorf("timeout %v: %d ms; want %d", c.d, got, c.want)
-		}
+func TestTimeoutTooShortToParkStillReportsReadyFd(t *testing.T) {
+	p := newPoller(t)
+	a, b := socketpair(t)
+	add(t, p, b.fd, 1)
+	waitFor(t, p, b.fd) // the Writable edge of the Add
+	a.write("x")
+	// A nanosecond has passed before the runtime's poller is asked: the
+	// deadline alone would end the Wait without a look at the ready list.
+	evs, _, err := p.Wait(1)
+	if err != nil || len(evs) != 1 || evs[0].FD != int32(b.fd) || evs[0].Events&poll.Readable == 0 {
+		t.Fatalf("Wait(1ns) = %v, err=%v; want fd %d Readable", evs, err, b.fd)
 	}
+}
+
+func TestWaitForeverAfterATimeoutWaitsForAWake(t *testing.T) {
+	p := newPoller(t)
+	if evs, woken, err := p.Wait(time.Millisecond); err != nil || len(evs) != 0 || woken {
+		t.Fatalf("Wait(1ms) = %v, woken=%v, err=%v; want nothing", evs, woken, err)
+	}
+	// The deadline of the timed Wait has passed: left set, it would end
+	// the next one at once, with nothing.
+	waitForWakeFromGoroutine(t, p)
 }
 
 func TestAlreadyReadableFdReportsOnceOnAdd(t *testing.T) {
