@@ -126,8 +126,13 @@ func (p *FD) Wait(ctx context.Context, mode Mode) error {
 	p.waiters[mode-1].push(t)
 	t.fdw = p
 	l.fdWaits++
-	return t.park(ctx, "fd "+strconv.Itoa(p.fd)+" "+mode.String())
+	return t.park(ctx, fdWhat[mode-1])
 }
+
+// fdWhat is what a task parked on an fd waits on, without the number: no
+// report shows it (a loop with fd waits is never deadlocked), and a string
+// built per Wait would be an allocation on the hot path of every socket.
+var fdWhat = [2]string{"fd read", "fd write"}
 
 // SetDeadline sets the deadline for Waits in mode (Read, Write or both):
 // a Wait parked then, or made later, returns os.ErrDeadlineExceeded once the
