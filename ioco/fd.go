@@ -77,7 +77,7 @@ func (fd *netFD) Read(b []byte) (int, error) {
 		}
 	}
 	for {
-		n, err := unix.Read(fd.sysfd, b)
+		n, err := sysRead(fd.sysfd, b)
 		switch err {
 		case nil:
 			if n == 0 {
@@ -105,7 +105,7 @@ func (fd *netFD) Write(b []byte) (int, error) {
 	}
 	written := 0
 	for written < len(b) {
-		n, err := unix.Write(fd.sysfd, b[written:])
+		n, err := sysWrite(fd.sysfd, b[written:])
 		switch err {
 		case nil:
 			written += n
