@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -64,6 +65,7 @@ func main() {
 			return exec.Command("/usr/bin/python3", *gevent, port)
 		}})
 	}
+	// results[i][r] is kind i in round r; kinds[1] is the baseline.
 	results := make([][]result, len(kinds))
 	for r := range *rounds {
 		for i, k := range kinds {
@@ -71,15 +73,25 @@ func main() {
 			if err != nil {
 				log.Fatalf("%s, round %d: %v", k.name, r+1, err)
 			}
-			fmt.Printf("round %d  %-16s %8.0f msgs/s  p50 %-12v p99 %v\n", r+1, k.name, res.rate, res.p50, res.p99)
 			results[i] = append(results[i], res)
+		}
+		for i, k := range kinds {
+			res := results[i][r]
+			fmt.Printf("round %d  %-16s %8.0f msgs/s  p50 %-12v p99 %-12v %.2fx Go net\n",
+				r+1, k.name, res.rate, res.p50.Round(time.Microsecond), res.p99.Round(time.Microsecond), res.rate/results[1][r].rate)
 		}
 	}
 	fmt.Printf("\nmedians of %d rounds (%d conns, %d B, %v each, servers at GOMAXPROCS=1):\n", *rounds, *conns, *size, *dur)
+	fmt.Printf("  %-16s %8s %-7s %-12s %-12s %s\n", "server", "msgs/s", "", "p50", "p99", "msgs/s vs Go net: ratio of medians, median of round ratios")
 	base := median(results[1])
 	for i, k := range kinds {
 		m := median(results[i])
-		fmt.Printf("  %-16s %8.0f msgs/s  p50 %-12v p99 %-12v  %.2fx Go net\n", k.name, m.rate, m.p50, m.p99, m.rate/base.rate)
+		ratios := make([]float64, len(results[i]))
+		for r := range ratios {
+			ratios[r] = results[i][r].rate / results[1][r].rate
+		}
+		fmt.Printf("  %-16s %8.0f msgs/s  %-12v %-12v %.2fx, %.2fx\n",
+			k.name, m.rate, m.p50.Round(time.Microsecond), m.p99.Round(time.Microsecond), m.rate/base.rate, medianOf(ratios))
 	}
 }
 
@@ -121,7 +133,7 @@ func measure(server func(addr string) *exec.Cmd, load string, conns, size int, d
 		return result{}, err
 	}
 	defer func() {
-		srv.Process.Signal(os.Interrupt)
+		srv.Process.Signal(syscall.SIGTERM) // Python's SIGINT would print a traceback
 		done := make(chan struct{})
 		go func() { srv.Wait(); close(done) }()
 		select {
@@ -189,12 +201,18 @@ func median(rs []result) result {
 		for i, r := range rs {
 			v[i] = f(r)
 		}
-		slices.Sort(v)
-		return v[len(v)/2]
+		return medianOf(v)
 	}
 	return result{
 		rate: pick(func(r result) float64 { return r.rate }),
 		p50:  time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
 		p99:  time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
 	}
+}
+
+// medianOf returns the median of v (the upper one of an even count),
+// sorting v.
+func medianOf(v []float64) float64 {
+	slices.Sort(v)
+	return v[len(v)/2]
 }
