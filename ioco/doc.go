@@ -21,10 +21,23 @@
 // its loop's poller (see scheduler.FD and internal/poll). A Read makes the
 // read(2) at once; when it fails with EAGAIN, the task parks on the socket
 // until the poller reports it readable, its deadline passes, or the socket
-// is closed, and then tries again. A Write writes until all of its buffer
-// is out, parking whenever the send buffer is full. Accept, connect and
-// the UDP calls work the same way. Nagle's algorithm is off for TCP
-// (TCP_NODELAY), as in package net: many small messages go out at once.
+// is closed, and then tries again. A read that returned less than it was
+// asked for emptied the receive queue, so the next Read on a stream parks
+// for the next readable edge first and spares the read(2) that would fail;
+// once the peer has hung up, no edge will come, and reads try at once. A
+// Write writes until all of its buffer is out, parking whenever the send
+// buffer is full. Accept, connect and the UDP calls work the same way.
+// Nagle's algorithm is off for TCP (TCP_NODELAY), as in package net: many
+// small messages go out at once.
+//
+// Stream reads and writes on a non-blocking socket never block, so they are
+// raw system calls, which the runtime does not track: an ordinary one wakes
+// the runtime's monitor thread whenever it was idle. (Under the race
+// detector they are ordinary calls, which tell the detector what the kernel
+// wrote.) The loop's own sleep is a park in the runtime's poller, where
+// the loop's goroutine holds no thread (see internal/poll). On the echo
+// benchmark (internal/bench/echo) one loop serves a message in about 10 µs
+// of CPU, where package net's goroutine per connection takes about 15 µs.
 //
 // # Deadlines
 //
