@@ -11,6 +11,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -77,12 +78,13 @@ func main() {
 		}
 		for i, k := range kinds {
 			res := results[i][r]
-			fmt.Printf("round %d  %-16s %8.0f msgs/s  p50 %-12v p99 %-12v %.2fx Go net\n",
-				r+1, k.name, res.rate, res.p50.Round(time.Microsecond), res.p99.Round(time.Microsecond), res.rate/results[1][r].rate)
+			fmt.Printf("round %d  %-16s %8.0f msgs/s  p50 %-9v p99 %-9v CPU/msg server %-8v load %-8v %.2fx Go net\n",
+				r+1, k.name, res.rate, res.p50.Round(time.Microsecond), res.p99.Round(time.Microsecond),
+				res.srvCPU.Round(100*time.Nanosecond), res.loadCPU.Round(100*time.Nanosecond), res.rate/results[1][r].rate)
 		}
 	}
 	fmt.Printf("\nmedians of %d rounds (%d conns, %d B, %v each, servers at GOMAXPROCS=1):\n", *rounds, *conns, *size, *dur)
-	fmt.Printf("  %-16s %8s %-7s %-12s %-12s %s\n", "server", "msgs/s", "", "p50", "p99", "msgs/s vs Go net: ratio of medians, median of round ratios")
+	fmt.Printf("  %-16s %8s %-7s %-9s %-9s %-22s %s\n", "server", "msgs/s", "", "p50", "p99", "CPU/msg server, load", "msgs/s vs Go net: ratio of medians, median of round ratios")
 	base := median(results[1])
 	for i, k := range kinds {
 		m := median(results[i])
@@ -90,8 +92,10 @@ func main() {
 		for r := range ratios {
 			ratios[r] = results[i][r].rate / results[1][r].rate
 		}
-		fmt.Printf("  %-16s %8.0f msgs/s  %-12v %-12v %.2fx, %.2fx\n",
-			k.name, m.rate, m.p50.Round(time.Microsecond), m.p99.Round(time.Microsecond), m.rate/base.rate, medianOf(ratios))
+		fmt.Printf("  %-16s %8.0f msgs/s  %-9v %-9v %-22s %.2fx, %.2fx\n",
+			k.name, m.rate, m.p50.Round(time.Microsecond), m.p99.Round(time.Microsecond),
+			m.srvCPU.Round(100*time.Nanosecond).String()+", "+m.loadCPU.Round(100*time.Nanosecond).String(),
+			m.rate/base.rate, medianOf(ratios))
 	}
 }
 
@@ -117,6 +121,9 @@ func binary(path, tmp, name string) (string, error) {
 type result struct {
 	rate     float64
 	p50, p99 time.Duration
+	// CPU time per message of the server and of the load generator
+	// (user and system, all threads).
+	srvCPU, loadCPU time.Duration
 }
 
 // measure starts a server, waits until it accepts, runs the load against
@@ -156,11 +163,50 @@ func measure(server func(addr string) *exec.Cmd, load string, conns, size int, d
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	out, err := exec.Command(load, "-addr", addr, "-c", strconv.Itoa(conns), "-size", strconv.Itoa(size), "-d", d.String()).CombinedOutput()
+	before, err := cpuTime(srv.Process.Pid)
+	if err != nil {
+		return result{}, err
+	}
+	lg := exec.Command(load, "-addr", addr, "-c", strconv.Itoa(conns), "-size", strconv.Itoa(size), "-d", d.String())
+	out, err := lg.CombinedOutput()
 	if err != nil {
 		return result{}, fmt.Errorf("echoload: %v: %s", err, out)
 	}
-	return parse(string(out))
+	after, err := cpuTime(srv.Process.Pid)
+	if err != nil {
+		return result{}, err
+	}
+	r, err := parse(string(out))
+	if msgs := r.rate * d.Seconds(); err == nil && msgs > 0 {
+		r.srvCPU = time.Duration(float64(after-before) / msgs)
+		r.loadCPU = time.Duration(float64(lg.ProcessState.UserTime()+lg.ProcessState.SystemTime()) / msgs)
+	}
+	return r, err
+}
+
+// cpuTime returns the user and system time that process pid has used so
+// far, from /proc (in clock ticks of 10 ms: a run of seconds is what makes
+// it precise enough).
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command, which is in parentheses and may hold
+	// spaces: state is field 3, utime 14 and stime 15.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat: %q", pid, b)
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: %v", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
 // parse reads echoload's "msgs/s N p50 D p99 D errors N".
@@ -203,10 +249,15 @@ func median(rs []result) result {
 		}
 		return medianOf(v)
 	}
+	dur := func(f func(result) time.Duration) time.Duration {
+		return time.Duration(pick(func(r result) float64 { return float64(f(r)) }))
+	}
 	return result{
-		rate: pick(func(r result) float64 { return r.rate }),
-		p50:  time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
-		p99:  time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
+		rate:    pick(func(r result) float64 { return r.rate }),
+		p50:     dur(func(r result) time.Duration { return r.p50 }),
+		p99:     dur(func(r result) time.Duration { return r.p99 }),
+		srvCPU:  dur(func(r result) time.Duration { return r.srvCPU }),
+		loadCPU: dur(func(r result) time.Duration { return r.loadCPU }),
 	}
 }
 
