@@ -30,14 +30,15 @@
 // Nagle's algorithm is off for TCP (TCP_NODELAY), as in package net: many
 // small messages go out at once.
 //
-// Stream reads and writes on a non-blocking socket never block, so they are
-// raw system calls, which the runtime does not track: an ordinary one wakes
-// the runtime's monitor thread whenever it was idle. (Under the race
-// detector they are ordinary calls, which tell the detector what the kernel
-// wrote.) The loop's own sleep is a park in the runtime's poller, where
-// the loop's goroutine holds no thread (see internal/poll). On the echo
-// benchmark (internal/bench/echo) one loop serves a message in about 10 µs
-// of CPU, where package net's goroutine per connection takes about 15 µs.
+// Reads and writes of a conn are recvfrom(2) and sendto(2) with
+// MSG_DONTWAIT, which never block, even on a socket that the holder of a
+// FileConn's original file has put back into blocking mode; so they are raw
+// system calls, which the runtime does not track (an ordinary one wakes the
+// runtime's monitor thread whenever it was idle). The loop's own sleep is a
+// park in the runtime's poller, where the loop's goroutine holds no thread
+// (see internal/poll). On the echo benchmark (internal/bench/echo) one loop
+// serves a message in about 10 µs of CPU, where package net's goroutine per
+// connection takes about 14 µs.
 //
 // # Deadlines
 //

@@ -11,7 +11,10 @@ import (
 // FileConn returns a conn on the loop of ctx for the socket that f holds,
 // as net.FileConn does: a *TCPConn, *UnixConn or *UDPConn by the socket's
 // kind. The conn has a duplicate of f's descriptor, in non-blocking mode;
-// closing one leaves the other open. Never parks.
+// closing one leaves the other open. The two share the socket's flags, so
+// f's holder may put it back into blocking mode (os.File.Fd does): the
+// conn's reads and writes pass MSG_DONTWAIT and park all the same. Never
+// parks.
 func FileConn(ctx context.Context, f *os.File) (net.Conn, error) {
 	raw, err := f.SyscallConn()
 	if err != nil {

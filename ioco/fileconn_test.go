@@ -1,6 +1,7 @@
 package ioco_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
@@ -55,6 +56,55 @@ func TestFileConnWrapsASocketOfTheCallersOwn(t *testing.T) {
 		t.Errorf("closing the original file: %v", err)
 	}
 	theirs.Close()
+}
+
+func TestFileConnKeepsParkingWhenTheCallerMakesTheSocketBlocking(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, theirs := os.NewFile(uintptr(fds[0]), "mine"), os.NewFile(uintptr(fds[1]), "theirs")
+	defer mine.Close()
+	defer theirs.Close()
+	payload := bytes.Repeat([]byte("0123456789abcdef"), 1<<19) // 8 MiB: more than the buffers hold
+	runLoop(t, func(ctx context.Context) error {
+		a, err := ioco.FileConn(ctx, mine)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		b, err := ioco.FileConn(ctx, theirs)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		// The files share the sockets' open file descriptions with the
+		// conns' duplicates: blocking mode set through them is the conns'
+		// too. A read or write that blocked would stop the loop's thread,
+		// and with it the other task, for good.
+		for _, f := range []*os.File{mine, theirs} {
+			if err := unix.SetNonblock(int(f.Fd()), false); err != nil {
+				return err
+			}
+		}
+		reader, _ := scheduler.Spawn(ctx, "reader", func(ctx context.Context) error {
+			got, err := io.ReadAll(b) // drains the buffer, then parks on it
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(got, payload) {
+				t.Errorf("read %d bytes, want the %d written", len(got), len(payload))
+			}
+			return nil
+		})
+		if _, err := a.Write(payload); err != nil { // parks while the buffer is full
+			return err
+		}
+		if err := a.(*ioco.UnixConn).CloseWrite(); err != nil {
+			return err
+		}
+		return reader.Join(ctx)
+	})
 }
 
 func TestFileConnOfARegularFileFails(t *testing.T) {

@@ -40,7 +40,7 @@ func (c *UDPConn) recv(op string, b []byte) (int, unix.Sockaddr, error) {
 		return 0, nil, c.opError(op, net.ErrClosed)
 	}
 	for {
-		n, sa, err := unix.Recvfrom(c.sysfd, b, 0)
+		n, sa, err := unix.Recvfrom(c.sysfd, b, unix.MSG_DONTWAIT) // see sysRead
 		switch err {
 		case nil:
 			return n, sa, nil
@@ -79,7 +79,7 @@ func (c *UDPConn) send(op string, b []byte, to unix.Sockaddr) (int, error) {
 		return 0, c.opError(op, net.ErrClosed)
 	}
 	for {
-		err := unix.Sendto(c.sysfd, b, 0, to)
+		err := unix.Sendto(c.sysfd, b, unix.MSG_DONTWAIT, to)
 		switch err {
 		case nil:
 			return len(b), nil

@@ -87,7 +87,9 @@
 // as an *os.File, and Wait parks the goroutine there through the file's
 // RawConn until the runtime reports it readable, then collects the events
 // with epoll_wait and a zero timeout. A positive timeout is the file's read
-// deadline, as precise as the runtime's timers, not rounded to milliseconds.
+// deadline. The runtime's poller sleeps in whole milliseconds when the
+// process has nothing else to do, so a short timeout still takes about a
+// millisecond, as epoll_wait's own timeout did.
 //
 // Blocking in epoll_wait itself costs more than the extra level. A goroutine
 // in a system call keeps its P; after 20 µs the runtime's monitor thread
