@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"os"
 	"testing"
 
@@ -13,22 +14,37 @@ import (
 	"github.com/evergo/evergo/scheduler"
 )
 
-func TestFileConnWrapsASocketOfTheCallersOwn(t *testing.T) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0) // blocking, as handed over
+// socketFiles returns the two ends of a connected Unix stream socket pair
+// as files, in blocking mode, as a caller would hand them over.
+func socketFiles(t *testing.T) (mine, theirs *os.File) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatal(os.NewSyscallError("socketpair", err))
 	}
-	mine, theirs := os.NewFile(uintptr(fds[0]), "mine"), os.NewFile(uintptr(fds[1]), "theirs")
+	return os.NewFile(uintptr(fds[0]), "mine"), os.NewFile(uintptr(fds[1]), "theirs")
+}
+
+// fileConns wraps both files with FileConn on the loop of ctx.
+func fileConns(ctx context.Context, mine, theirs *os.File) (a, b net.Conn, err error) {
+	if a, err = ioco.FileConn(ctx, mine); err != nil {
+		return nil, nil, err
+	}
+	if b, err = ioco.FileConn(ctx, theirs); err != nil {
+		a.Close()
+		return nil, nil, err
+	}
+	return a, b, nil
+}
+
+func TestFileConnWrapsASocketOfTheCallersOwn(t *testing.T) {
+	mine, theirs := socketFiles(t)
 	runLoop(t, func(ctx context.Context) error {
-		a, err := ioco.FileConn(ctx, mine)
+		a, b, err := fileConns(ctx, mine, theirs)
 		if err != nil {
 			return err
 		}
 		defer a.Close()
-		b, err := ioco.FileConn(ctx, theirs)
-		if err != nil {
-			return err
-		}
 		defer b.Close()
 		if _, ok := a.(*ioco.UnixConn); !ok {
 			t.Errorf("FileConn of a Unix stream socket = %T, want *ioco.UnixConn", a)
@@ -59,24 +75,16 @@ func TestFileConnWrapsASocketOfTheCallersOwn(t *testing.T) {
 }
 
 func TestFileConnKeepsParkingWhenTheCallerMakesTheSocketBlocking(t *testing.T) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mine, theirs := os.NewFile(uintptr(fds[0]), "mine"), os.NewFile(uintptr(fds[1]), "theirs")
+	mine, theirs := socketFiles(t)
 	defer mine.Close()
 	defer theirs.Close()
 	payload := bytes.Repeat([]byte("0123456789abcdef"), 1<<19) // 8 MiB: more than the buffers hold
 	runLoop(t, func(ctx context.Context) error {
-		a, err := ioco.FileConn(ctx, mine)
+		a, b, err := fileConns(ctx, mine, theirs)
 		if err != nil {
 			return err
 		}
 		defer a.Close()
-		b, err := ioco.FileConn(ctx, theirs)
-		if err != nil {
-			return err
-		}
 		defer b.Close()
 		// The files share the sockets' open file descriptions with the
 		// conns' duplicates: blocking mode set through them is the conns'
