@@ -178,11 +178,11 @@ func (p *Poller) Delete(fd int) error {
 // Wait waits for readiness and returns the events of the added fds, and
 // whether a Wake arrived. A negative timeout waits until an event or a Wake;
 // zero polls without waiting; a positive timeout waits until that much time
-// has passed, give or take the millisecond that the runtime's poller may add
-// (see the package doc). A Wait that finds nothing ready
-// parks its goroutine in the runtime's poller rather than block its thread
-// in epoll_wait (see the package doc); a Wait looks at the ready list at
-// least once, even when its timeout is too short to park.
+// has passed, give or take the millisecond that the runtime's poller may
+// add. A Wait that finds nothing ready parks its goroutine in the runtime's
+// poller rather than block its thread in epoll_wait (see the package doc),
+// and looks at the ready list at least once, even when its timeout is too
+// short to park.
 //
 // The slice belongs to the Poller and is valid until the next Wait; it holds
 // at most 128 events, and any further ready fds are reported by the next
