@@ -15,11 +15,17 @@ import (
 	"github.com/evergo/evergo/scheduler"
 )
 
-// resetOnAccept accepts one connection on ln and resets it (SO_LINGER 0
-// and close: an RST) once ready is set.
-func resetOnAccept(t *testing.T, ctx context.Context, ln net.Listener, ready *futures.Future[struct{}]) *scheduler.Task {
-	t.Helper()
-	task, err := scheduler.Spawn(ctx, "resetter", func(ctx context.Context) error {
+// withResettingPeer dials a listener on the loop of ctx whose side of the
+// connection resets it (SO_LINGER 0 and close: an RST) once reset is
+// called, runs fn on the dialed conn, and waits for the reset to be done.
+func withResettingPeer(ctx context.Context, fn func(c net.Conn, reset func()) error) error {
+	ln, err := ioco.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	var ready futures.Future[struct{}]
+	resetter, err := scheduler.Spawn(ctx, "resetter", func(ctx context.Context) error {
 		c, err := ln.Accept()
 		if err != nil {
 			return err
@@ -37,56 +43,44 @@ func resetOnAccept(t *testing.T, ctx context.Context, ln net.Listener, ready *fu
 		return c.Close()
 	})
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	return task
+	c, err := ioco.Dial(ctx, "tcp", ln.Addr().String())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := fn(c, func() { ready.SetResult(struct{}{}) }); err != nil {
+		return err
+	}
+	return resetter.Join(ctx)
 }
 
 func TestPeerResetMidReadFailsTheParkedRead(t *testing.T) {
 	runLoop(t, func(ctx context.Context) error {
-		ln, err := ioco.Listen(ctx, "tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		defer ln.Close()
-		var ready futures.Future[struct{}]
-		resetter := resetOnAccept(t, ctx, ln, &ready)
-		c, err := ioco.Dial(ctx, "tcp", ln.Addr().String())
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		ready.SetResult(struct{}{}) // the reset comes while the Read below waits
-		if _, err := c.Read(make([]byte, 8)); !errors.Is(err, syscall.ECONNRESET) {
-			t.Errorf("Read when the peer reset = %v, want ECONNRESET", err)
-		}
-		return resetter.Join(ctx)
+		return withResettingPeer(ctx, func(c net.Conn, reset func()) error {
+			reset() // the reset comes while the Read below waits
+			if _, err := c.Read(make([]byte, 8)); !errors.Is(err, syscall.ECONNRESET) {
+				t.Errorf("Read when the peer reset = %v, want ECONNRESET", err)
+			}
+			return nil
+		})
 	})
 }
 
 func TestPeerResetMidWriteFailsTheParkedWrite(t *testing.T) {
 	runLoop(t, func(ctx context.Context) error {
-		ln, err := ioco.Listen(ctx, "tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		defer ln.Close()
-		var ready futures.Future[struct{}]
-		resetter := resetOnAccept(t, ctx, ln, &ready)
-		c, err := ioco.Dial(ctx, "tcp", ln.Addr().String())
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		scheduler.Spawn(ctx, "trigger", func(ctx context.Context) error {
-			ready.SetResult(struct{}{}) // runs once the writer has parked on a full buffer
+		return withResettingPeer(ctx, func(c net.Conn, reset func()) error {
+			scheduler.Spawn(ctx, "trigger", func(ctx context.Context) error {
+				reset() // runs once the writer has parked on a full buffer
+				return nil
+			})
+			_, err := c.Write(make([]byte, 64<<20)) // more than the buffers hold
+			if !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+				t.Errorf("Write when the peer reset = %v, want ECONNRESET or EPIPE", err)
+			}
 			return nil
 		})
-		_, err = c.Write(make([]byte, 64<<20)) // more than the buffers hold
-		if !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
-			t.Errorf("Write when the peer reset = %v, want ECONNRESET or EPIPE", err)
-		}
-		return resetter.Join(ctx)
 	})
 }
 
