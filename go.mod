@@ -6,6 +6,7 @@ require go.uber.org/goleak v1.3.0
 
 require (
 	github.com/panjf2000/ants/v2 v2.12.1
+	github.com/temoto/robotstxt v1.1.2
 	golang.org/x/net v0.62.0
 	golang.org/x/sys v0.49.0
 )

@@ -1,0 +1,431 @@
+package crawl
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"syscall"
+	"time"
+
+	"github.com/evergo/evergo/ioco"
+	"github.com/evergo/evergo/scheduler"
+)
+
+// Errors of a fetch that are the fetcher's own; the others are the network's
+// (*net.OpError, os.ErrDeadlineExceeded...) or net/http's framing errors.
+var (
+	ErrRedirectLoop     = errors.New("crawl: redirect loop")
+	ErrTooManyRedirects = errors.New("crawl: too many redirects")
+)
+
+// A Fetcher makes HTTP/1.1 GET requests over ioco conns, for the tasks of
+// one loop, and keeps the connections that the server leaves open, per
+// scheme, host and port, for the next request to the same server.
+// net/http writes the requests and reads the responses (Request.Write,
+// http.ReadResponse); the Fetcher decodes gzip itself, as it asks for it.
+//
+// Its fields are settings, read at each Fetch; they must not change while
+// a Fetch runs. Fetch may be called by several tasks of the loop at once;
+// everything else must be called on the loop too. CloseIdle closes the
+// connections kept open; a Fetcher must be closed so when it is done with.
+type Fetcher struct {
+	UserAgent      string        // the User-Agent header; empty: net/http's
+	Timeout        time.Duration // how long a fetch may take, redirects included; 0: no limit
+	MaxBody        int64         // bytes of a body kept, after decoding; 0: 10 MiB
+	MaxRedirects   int           // redirects followed; 0: 10, less than 0: none
+	MaxIdlePerHost int           // idle connections kept per server; 0: 64
+	TLSConfig      *tls.Config   // for https; nil: crypto/tls's defaults
+
+	idle  map[string][]*pconn // by connKey, the most recently used last
+	gz    []*gzip.Reader      // readers to Reset, so that a page allocates none
+	bufs  []*bytes.Buffer     // body buffers handed back by Response.Release
+	dials int                 // connections made, for tests and the summary
+}
+
+// A Response is what Fetch returns: the last response of the chain of
+// redirects, with its body read, decoded and capped.
+type Response struct {
+	URL         *url.URL // the URL the response came from, after redirects
+	Status      int      // its status code, as in "404"
+	StatusText  string   // its status line's text, as in "404 Not Found"
+	ContentType string   // its Content-Type header
+	Header      http.Header
+	Body        []byte // at most MaxBody bytes of the decoded body
+	Truncated   bool   // the body was longer than MaxBody
+	Redirects   int    // redirects followed to get here
+
+	buf *bytes.Buffer
+	f   *Fetcher
+}
+
+// Release hands the body's buffer back to the Fetcher for a later
+// response; Body must not be used after. Never parks.
+func (r *Response) Release() {
+	if r.buf != nil && r.f != nil {
+		r.f.bufs = append(r.f.bufs, r.buf)
+		r.buf, r.Body = nil, nil
+	}
+}
+
+// A RedirectFunc decides whether Fetch follows a redirect to next: nil
+// follows it; ErrStopRedirect makes Fetch return the redirect response
+// itself without error; any other error ends the fetch with it.
+type RedirectFunc func(next *url.URL) error
+
+// ErrStopRedirect is returned by a RedirectFunc that wants the redirect
+// response rather than what it points to.
+var ErrStopRedirect = errors.New("crawl: redirect not followed")
+
+// Fetch gets u (normalized first, see Normalize), following redirects to URLs that redirect (if not nil)
+// allows, and returns the response with its body read. A response with
+// any status is a response: a 404 is not an error here. The whole fetch,
+// connecting and every redirect included, must end within the Fetcher's
+// Timeout, on the loop's clock. May park the calling task; a Kill of it
+// closes the connection it was using.
+func (f *Fetcher) Fetch(ctx context.Context, u *url.URL, redirect RedirectFunc) (*Response, error) {
+	var deadline time.Time
+	if f.Timeout > 0 {
+		deadline = scheduler.Now(ctx).Add(f.Timeout)
+	}
+	maxRedirects := f.MaxRedirects
+	if maxRedirects == 0 {
+		maxRedirects = 10
+	}
+	u, err := normalize(u)
+	if err != nil {
+		return nil, err
+	}
+	var chain []string // the URLs fetched so far, normalized, to tell a loop
+	for {
+		resp, err := f.get(ctx, u, deadline)
+		if err != nil {
+			return nil, err
+		}
+		resp.Redirects = len(chain)
+		loc := resp.Header.Get("Location")
+		if !isRedirect(resp.Status) || loc == "" {
+			return resp, nil
+		}
+		next, err := u.Parse(loc)
+		if err != nil {
+			resp.Release()
+			return nil, fmt.Errorf("crawl: redirect to a bad Location %q: %w", loc, err)
+		}
+		if next, err = normalize(next); err != nil {
+			return resp, nil // not http or https: nothing to follow
+		}
+		chain = append(chain, u.String())
+		for _, seen := range chain {
+			if seen == next.String() {
+				resp.Release()
+				return nil, fmt.Errorf("%w: %s leads back to %s", ErrRedirectLoop, u, next)
+			}
+		}
+		if len(chain) > maxRedirects {
+			resp.Release()
+			return nil, fmt.Errorf("%w: more than %d from %s", ErrTooManyRedirects, maxRedirects, chain[0])
+		}
+		if redirect != nil {
+			switch err := redirect(next); {
+			case errors.Is(err, ErrStopRedirect):
+				return resp, nil
+			case err != nil:
+				resp.Release()
+				return nil, err
+			}
+		}
+		resp.Release()
+		u = next
+	}
+}
+
+func isRedirect(code int) bool {
+	switch code {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
+// Dials returns how many connections the Fetcher has made. Never parks.
+func (f *Fetcher) Dials() int { return f.dials }
+
+// CloseIdle closes the connections kept for reuse. Never parks.
+func (f *Fetcher) CloseIdle() {
+	for key, conns := range f.idle {
+		for _, pc := range conns {
+			pc.c.Close()
+		}
+		delete(f.idle, key)
+	}
+}
+
+// A pconn is a connection to one server, with its buffers.
+type pconn struct {
+	key    string
+	c      net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	reused bool // it served a request before this one
+}
+
+// get makes one request for u and reads its response, on a kept
+// connection if there is one, else on a new one. A kept connection may
+// have been closed by the server meanwhile: a request that fails on it
+// before any of the response came is made again on a new connection, as
+// net/http's Transport does for a GET.
+func (f *Fetcher) get(ctx context.Context, u *url.URL, deadline time.Time) (*Response, error) {
+	key, addr, err := connKey(u)
+	if err != nil {
+		return nil, err
+	}
+	req := &http.Request{
+		Method:     http.MethodGet,
+		URL:        u,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header: http.Header{
+			"Accept":          {"text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
+			"Accept-Encoding": {"gzip"},
+		},
+		Host: u.Host,
+	}
+	if f.UserAgent != "" {
+		req.Header.Set("User-Agent", f.UserAgent)
+	}
+	for {
+		pc := f.takeIdle(key)
+		if pc == nil {
+			if pc, err = f.dial(ctx, u, key, addr, deadline); err != nil {
+				return nil, err
+			}
+		}
+		resp, err := f.roundTrip(pc, req, deadline)
+		if err != nil && pc.reused && retryable(err) {
+			continue // the server closed the kept connection; pc is closed
+		}
+		return resp, err
+	}
+}
+
+// retryable reports whether err is how a kept connection that the server
+// closed fails a request before any of the response arrived.
+func retryable(err error) bool {
+	var nerr *noResponseError
+	if !errors.As(err, &nerr) {
+		return false
+	}
+	return errors.Is(nerr.err, io.EOF) || errors.Is(nerr.err, syscall.ECONNRESET) ||
+		errors.Is(nerr.err, syscall.EPIPE)
+}
+
+// noResponseError wraps an error that came before any byte of a response.
+type noResponseError struct{ err error }
+
+func (e *noResponseError) Error() string { return e.err.Error() }
+func (e *noResponseError) Unwrap() error { return e.err }
+
+// connKey returns the key of u's server in the idle pool, and the address
+// to dial for it.
+func connKey(u *url.URL) (key, addr string, err error) {
+	port := u.Port()
+	switch u.Scheme {
+	case "http":
+		if port == "" {
+			port = "80"
+		}
+	case "https":
+		if port == "" {
+			port = "443"
+		}
+	default:
+		return "", "", fmt.Errorf("crawl: cannot fetch %s: %w", u, ErrNotHTTP)
+	}
+	if u.Hostname() == "" {
+		return "", "", fmt.Errorf("crawl: cannot fetch %s: no host", u)
+	}
+	addr = net.JoinHostPort(u.Hostname(), port)
+	return u.Scheme + "://" + addr, addr, nil
+}
+
+func (f *Fetcher) takeIdle(key string) *pconn {
+	conns := f.idle[key]
+	if len(conns) == 0 {
+		return nil
+	}
+	pc := conns[len(conns)-1]
+	conns[len(conns)-1] = nil
+	f.idle[key] = conns[:len(conns)-1]
+	pc.reused = true
+	return pc
+}
+
+func (f *Fetcher) putIdle(pc *pconn) {
+	max := f.MaxIdlePerHost
+	if max == 0 {
+		max = 64
+	}
+	if f.idle == nil {
+		f.idle = map[string][]*pconn{}
+	}
+	if len(f.idle[pc.key]) >= max {
+		pc.c.Close()
+		return
+	}
+	f.idle[pc.key] = append(f.idle[pc.key], pc)
+}
+
+func (f *Fetcher) dial(ctx context.Context, u *url.URL, key, addr string, deadline time.Time) (*pconn, error) {
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	var c net.Conn
+	var err error
+	if u.Scheme == "https" {
+		cfg := f.TLSConfig
+		if cfg == nil {
+			cfg = &tls.Config{}
+		}
+		if cfg.ServerName == "" {
+			cfg = cfg.Clone()
+			cfg.ServerName = u.Hostname()
+		}
+		c, err = ioco.DialTLS(ctx, "tcp", addr, cfg)
+	} else {
+		c, err = ioco.Dial(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	f.dials++
+	return &pconn{key: key, c: c, br: bufio.NewReaderSize(c, 16<<10), bw: bufio.NewWriterSize(c, 4<<10)}, nil
+}
+
+// roundTrip writes req on pc and reads the response and its body. pc goes
+// back to the idle pool if the response leaves it fit for another request,
+// and is closed otherwise, also when a Kill ends the calling task here.
+func (f *Fetcher) roundTrip(pc *pconn, req *http.Request, deadline time.Time) (resp *Response, err error) {
+	keep := false
+	defer func() {
+		if keep {
+			f.putIdle(pc)
+		} else {
+			pc.c.Close()
+		}
+	}()
+	// A conn's deadline is on the loop's clock, as deadline is; the zero
+	// time clears the one a kept connection had.
+	if err := pc.c.SetDeadline(deadline); err != nil {
+		return nil, err
+	}
+	if err := req.Write(pc.bw); err != nil {
+		return nil, &noResponseError{err}
+	}
+	if err := pc.bw.Flush(); err != nil {
+		return nil, &noResponseError{err}
+	}
+	if _, err := pc.br.Peek(1); err != nil {
+		return nil, &noResponseError{err}
+	}
+	hr, err := http.ReadResponse(pc.br, req)
+	if err != nil {
+		return nil, err
+	}
+	resp = &Response{
+		URL:         req.URL,
+		Status:      hr.StatusCode,
+		StatusText:  hr.Status,
+		ContentType: hr.Header.Get("Content-Type"),
+		Header:      hr.Header,
+		f:           f,
+	}
+	complete, err := f.readBody(resp, hr)
+	if err != nil {
+		resp.Release()
+		return nil, err
+	}
+	keep = complete && !hr.Close
+	return resp, nil
+}
+
+// readBody reads hr's body into resp, decoding gzip, up to MaxBody bytes.
+// complete reports whether the body was read to its end, so that the
+// connection is at the next response.
+func (f *Fetcher) readBody(resp *Response, hr *http.Response) (complete bool, err error) {
+	max := f.MaxBody
+	if max == 0 {
+		max = 10 << 20
+	}
+	buf := f.takeBuf()
+	resp.buf = buf
+	body := io.Reader(hr.Body)
+	var gz *gzip.Reader
+	if hr.Header.Get("Content-Encoding") == "gzip" {
+		if gz, err = f.gzipReader(hr.Body); err != nil {
+			return false, fmt.Errorf("crawl: gzip body: %w", err)
+		}
+		defer func() { f.gz = append(f.gz, gz) }()
+		body = gz
+	}
+	n, err := buf.ReadFrom(io.LimitReader(body, max+1))
+	if err != nil {
+		return false, err
+	}
+	if n > max {
+		buf.Truncate(int(max))
+		resp.Truncated = true
+	}
+	resp.Body = buf.Bytes()
+	if resp.Truncated {
+		return false, nil
+	}
+	if gz != nil {
+		// The gzip stream has ended; the HTTP body may still hold its
+		// trailer's last bytes or the chunked terminator.
+		if _, err := io.Copy(io.Discard, io.LimitReader(hr.Body, 4<<10)); err != nil {
+			return false, err
+		}
+	}
+	// Reading the body to io.EOF leaves the reader at the next response;
+	// hr.Body.Close would read on to there otherwise, without a limit.
+	var one [1]byte
+	if n, _ := hr.Body.Read(one[:]); n != 0 {
+		return false, nil
+	}
+	return true, nil
+}
+
+func (f *Fetcher) takeBuf() *bytes.Buffer {
+	if n := len(f.bufs); n > 0 {
+		b := f.bufs[n-1]
+		f.bufs = f.bufs[:n-1]
+		b.Reset()
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func (f *Fetcher) gzipReader(r io.Reader) (*gzip.Reader, error) {
+	if n := len(f.gz); n > 0 {
+		gz := f.gz[n-1]
+		f.gz = f.gz[:n-1]
+		if err := gz.Reset(r); err != nil {
+			f.gz = append(f.gz, gz)
+			return nil, err
+		}
+		return gz, nil
+	}
+	return gzip.NewReader(r)
+}
