@@ -1,0 +1,244 @@
+// Command crawler crawls web sites on one evergo loop: a fetching task per
+// unit of concurrency, all on one thread, each reading like blocking code.
+//
+//	go run ./examples/crawler                       # the embedded demo site
+//	go run ./examples/crawler -o pages.jsonl https://go.dev/
+//
+// With no URL it serves a generated demo site on 127.0.0.1 (package
+// demosite: a few thousand linked pages, with broken links, redirects,
+// a redirect loop, robots.txt and files that are not HTML) and crawls that,
+// so that it works on a machine with no network.
+//
+// While it runs it shows one live progress line on a terminal, and a log
+// line every two seconds when its output is not a terminal. At the end it
+// prints a summary: pages, bytes, status codes, errors by kind, what was
+// skipped and why, the slowest pages. The errors of single pages never stop
+// the crawl; they are counted, and written to the -o file with the rest.
+//
+// Ctrl-C (SIGINT) or SIGTERM stops the crawl cleanly: the fetches under way
+// are cancelled, the -o file is flushed, the summary printed, and the exit
+// status is 130. A second Ctrl-C exits at once.
+//
+// Exit status: 0 when the crawl ran to its end (whatever the pages' own
+// errors), 1 when it could not run, 2 for bad flags, 130 when interrupted.
+//
+// The defaults are meant for crawling other people's sites: one host (the
+// seeds'), robots.txt honoured, at most 10,000 pages, 10 links deep,
+// 10 MiB a page, 15 s a request. -delay spaces requests to one host.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/evergo/evergo/examples/crawler/crawl"
+	"github.com/evergo/evergo/examples/crawler/demosite"
+	"github.com/evergo/evergo/ioco"
+	"github.com/evergo/evergo/scheduler"
+)
+
+const exitInterrupted = 130 // as a shell reports a command killed by SIGINT
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// options are the command's flags.
+type options struct {
+	crawl.Config
+	out         string
+	quiet       bool
+	demoPages   int
+	demoLatency time.Duration
+	every       time.Duration // between two progress log lines
+}
+
+func parse(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("crawler", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: crawler [flags] [URL...]\n\n"+
+			"Crawls the URLs given, or the embedded demo site when there are none.\n\n")
+		fs.PrintDefaults()
+	}
+	fs.IntVar(&o.Concurrency, "c", 32, "`fetches` at once: tasks on the loop")
+	fs.IntVar(&o.MaxDepth, "depth", 10, "follow links this `deep` from a seed (0: no limit)")
+	fs.IntVar(&o.MaxPages, "max-pages", 10000, "fetch at most this many `pages` (0: no limit)")
+	fs.BoolVar(&o.SameHost, "same-host", true, "follow links only to the seeds' hosts")
+	fs.DurationVar(&o.Timeout, "timeout", 15*time.Second, "give up on a request after this `long`, redirects included")
+	o.MaxBody = 10 << 20
+	fs.Var((*byteSize)(&o.MaxBody), "max-body", "keep at most this much of a page: bytes, or with KiB, MiB, GiB")
+	fs.DurationVar(&o.Delay, "delay", 0, "at least this `long` between two requests to one host (robots.txt's Crawl-delay, if longer, wins)")
+	fs.StringVar(&o.UserAgent, "user-agent", "evergo-crawler/0.1 (+https://github.com/evergo/evergo)", "the User-Agent `header`, also matched against robots.txt")
+	fs.StringVar(&o.out, "o", "", "write a JSON line per page to this `file` (url, status, depth, bytes, links, duration_ms, error)")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress, only the summary")
+	fs.IntVar(&o.demoPages, "demo-pages", 2000, "demo site: `pages` (without URL arguments)")
+	fs.DurationVar(&o.demoLatency, "demo-latency", 10*time.Millisecond, "demo site: how `long` each response waits")
+	fs.DurationVar(&o.every, "log-every", 2*time.Second, "between two progress lines when the output is not a terminal")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	o.Seeds = fs.Args()
+	if o.Concurrency < 1 {
+		return nil, usageError(fs, "-c must be at least 1")
+	}
+	if o.MaxDepth < 0 || o.MaxPages < 0 || o.Timeout < 0 || o.Delay < 0 || o.MaxBody < 1 {
+		return nil, usageError(fs, "-depth, -max-pages, -timeout and -delay cannot be negative, and -max-body must be positive")
+	}
+	if o.every <= 0 {
+		return nil, usageError(fs, "-log-every must be positive")
+	}
+	for _, s := range o.Seeds {
+		if _, err := crawl.Normalize(s); err != nil {
+			return nil, usageError(fs, fmt.Sprintf("%q is not an absolute http or https URL", s))
+		}
+	}
+	return o, nil
+}
+
+func usageError(fs *flag.FlagSet, msg string) error {
+	fmt.Fprintf(fs.Output(), "crawler: %s\n", msg)
+	fs.Usage()
+	return flag.ErrHelp
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parse(args, stderr)
+	if err != nil {
+		return 2
+	}
+	if len(o.Seeds) == 0 {
+		stop, seed, err := serveDemo(o.demoPages, o.demoLatency)
+		if err != nil {
+			fmt.Fprintf(stderr, "crawler: demo site: %v\n", err)
+			return 1
+		}
+		defer stop()
+		o.Seeds = []string{seed}
+		fmt.Fprintf(stdout, "Demo site of %s pages, %v a response, at %s\n",
+			count(o.demoPages), o.demoLatency, seed)
+	}
+	var res outcome
+	err = scheduler.Run(context.Background(), func(ctx context.Context) error {
+		res, err = crawlOnLoop(ctx, o, stdout)
+		return err
+	})
+	sum, outErr := res.sum, res.outErr
+	if sum == nil {
+		fmt.Fprintf(stderr, "crawler: %v\n", err)
+		return 1
+	}
+	writeSummary(stdout, sum)
+	if outErr != nil {
+		fmt.Fprintf(stderr, "crawler: %s: %v\n", o.out, outErr)
+	}
+	switch {
+	case sum.Interrupted:
+		return exitInterrupted
+	case err != nil, outErr != nil:
+		if err != nil {
+			fmt.Fprintf(stderr, "crawler: %v\n", err)
+		}
+		return 1
+	}
+	return 0
+}
+
+// outcome is what crawlOnLoop did: the summary (nil if the crawl could not
+// start) and the -o file's error.
+type outcome struct {
+	sum    *crawl.Summary
+	outErr error
+}
+
+// crawlOnLoop runs the crawl in the loop's main task, with the -o file,
+// the progress display and the signal handlers around it.
+func crawlOnLoop(ctx context.Context, o *options, stdout io.Writer) (outcome, error) {
+	var out *crawl.JSONL
+	var file *ioco.File
+	if o.out != "" {
+		f, err := ioco.Create(ctx, o.out)
+		if err != nil {
+			return outcome{}, err
+		}
+		file, out = f, crawl.NewJSONL(f)
+		o.OnResult = out.Write
+	}
+	c, err := crawl.New(o.Config)
+	if err != nil {
+		if file != nil {
+			file.Close()
+		}
+		return outcome{}, err
+	}
+
+	// Ctrl-C cancels crawlCtx, which ends c.Run; ctx stays live for what
+	// comes after: flushing the output must not fail for the cancellation.
+	crawlCtx, interrupt := context.WithCancel(ctx)
+	defer interrupt()
+	loop := scheduler.LoopOf(ctx)
+	var interrupted bool
+	onSignal := func(ctx context.Context, sig os.Signal) {
+		if interrupted {
+			os.Exit(exitInterrupted) // a second Ctrl-C: the user means it
+		}
+		interrupted = true
+		interrupt()
+	}
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		h, err := loop.AddSignalHandler(sig, onSignal)
+		if err != nil {
+			return outcome{}, err
+		}
+		defer h.Remove()
+	}
+
+	fmt.Fprintf(stdout, "Crawling %s with %d fetchers\n", strings.Join(o.Seeds, " "), o.Concurrency)
+	var display *progress
+	if !o.quiet {
+		display = startProgress(ctx, c, stdout, o.every)
+	}
+	sum, err := c.Run(crawlCtx)
+	if display != nil {
+		display.stop(ctx)
+	}
+	var outErr error
+	if out != nil {
+		outErr = out.Flush(ctx)
+		if cerr := file.Close(); outErr == nil {
+			outErr = cerr
+		}
+	}
+	if errors.Is(err, context.Canceled) && sum.Interrupted {
+		err = nil // the summary says so
+	}
+	return outcome{sum, outErr}, err
+}
+
+// serveDemo serves a demo site on a free port of 127.0.0.1 with package
+// net/http, on goroutines beside the loop, and returns its URL.
+func serveDemo(pages int, latency time.Duration) (stop func(), seed string, err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	srv := &http.Server{Handler: demosite.New(demosite.Config{Pages: pages, Latency: latency})}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	stop = func() {
+		srv.Close()
+		<-done
+	}
+	return stop, "http://" + ln.Addr().String() + "/", nil
+}
