@@ -1,0 +1,208 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/panjf2000/ants/v2"
+	"go.uber.org/goleak"
+)
+
+// crawler is the command's binary, built once by TestMain.
+var crawler string
+
+func TestMain(m *testing.M) { os.Exit(testMain(m)) }
+
+// testMain is goleak.VerifyTestMain with the binary built first and
+// removed after.
+func testMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "crawler")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	crawler = filepath.Join(dir, "crawler")
+	if out, err := exec.Command("go", "build", "-o", crawler, ".").CombinedOutput(); err != nil {
+		panic("building the crawler: " + err.Error() + "\n" + string(out))
+	}
+	// The test binary links the command, and so ants, whose default pool
+	// starts two goroutines (panjf2000/ants#373) that nothing here uses.
+	if err := ants.ReleaseTimeout(time.Second); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+			return 1
+		}
+	}
+	return code
+}
+
+// summaryPages reads the page count from the summary's first line.
+var summaryLine = regexp.MustCompile(`(?m)^(Done|Interrupted) after [0-9.]+s: ([0-9,]+) pages`)
+
+func summaryPages(t *testing.T, out string) (head string, pages int) {
+	t.Helper()
+	m := summaryLine.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no summary in the output:\n%s", out)
+	}
+	n, err := strconv.Atoi(strings.ReplaceAll(m[2], ",", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m[1], n
+}
+
+// jsonLines reads the -o file, checking that every line is a whole object.
+func jsonLines(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []map[string]any
+	if len(data) == 0 {
+		return nil
+	}
+	if data[len(data)-1] != '\n' {
+		t.Errorf("%s ends in the middle of a line", path)
+	}
+	for i, l := range bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
+		var obj map[string]any
+		if err := json.Unmarshal(l, &obj); err != nil {
+			t.Fatalf("line %d of %s: %v: %q", i+1, path, err, l)
+		}
+		lines = append(lines, obj)
+	}
+	return lines
+}
+
+func TestCommandCrawlsTheDemoSiteAndWritesTheSummaryAndOneLinePerPage(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "pages.jsonl")
+	cmd := exec.Command(crawler, "-demo-pages", "150", "-demo-latency", "0s", "-o", out)
+	stdout, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("crawler: %v\n%s", err, stdout)
+	}
+	text := string(stdout)
+	head, pages := summaryPages(t, text)
+	if head != "Done" {
+		t.Errorf("summary begins %q, want Done", head)
+	}
+	for _, want := range []string{"Demo site of 150 pages", "Crawling http://127.0.0.1:",
+		"  status   200 ×", "404 ×", "500 ×1", "redirect loop ×1", "robots.txt ×", "other host ×", "  slowest "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "\r") {
+		t.Errorf("output to a file holds a carriage return, as a terminal's progress line would:\n%q", text)
+	}
+	lines := jsonLines(t, out)
+	if len(lines) != pages {
+		t.Errorf("%d JSON lines, summary says %d pages", len(lines), pages)
+	}
+	for _, key := range []string{"url", "depth", "bytes", "links", "duration_ms"} {
+		if _, ok := lines[0][key]; !ok {
+			t.Errorf("first line %v has no %q", lines[0], key)
+		}
+	}
+}
+
+func TestCommandStopsOnInterruptWithTheSummaryAndCompleteOutput(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "pages.jsonl")
+	// A slow site and few fetchers: the crawl would take a minute, and the
+	// first progress line with pages done says it is under way.
+	cmd := exec.Command(crawler, "-demo-pages", "2000", "-demo-latency", "30ms", "-c", "4",
+		"-log-every", "50ms", "-o", out)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(stdout)
+	var text strings.Builder
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("no progress line before the end of the output: %v\n%s", err, text.String())
+		}
+		text.WriteString(line)
+		if strings.Contains(line, " done, ") && !strings.Contains(line, " 0 done, ") {
+			break
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := bufio.NewReader(r).ReadString(0) // to the end of the output
+	text.WriteString(rest)
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Errorf("exit: %v, want status 130", err)
+	}
+	head, pages := summaryPages(t, text.String())
+	if head != "Interrupted" {
+		t.Errorf("summary begins %q, want Interrupted:\n%s", head, text.String())
+	}
+	if pages == 0 || pages > 1000 {
+		t.Errorf("summary says %d pages: not a crawl stopped early", pages)
+	}
+	if lines := jsonLines(t, out); len(lines) != pages {
+		t.Errorf("%d JSON lines, summary says %d pages", len(lines), pages)
+	}
+}
+
+func TestCommandRejectsBadFlagsAndURLsWithUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"-c", "0"},
+		{"-max-body", "lots"},
+		{"-depth", "-1"},
+		{"ftp://example.com/"},
+		{"example.com"},
+		{"-no-such-flag"},
+	} {
+		cmd := exec.Command(crawler, args...)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+			t.Errorf("crawler %q: %v, want exit status 2\n%s", args, err, out)
+		}
+		if !strings.Contains(string(out), "usage: crawler") {
+			t.Errorf("crawler %q prints no usage:\n%s", args, out)
+		}
+	}
+}
+
+func TestCommandFailsClearlyWhenTheOutputFileCannotBeCreated(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "no", "such", "dir", "pages.jsonl")
+	cmd := exec.Command(crawler, "-demo-pages", "10", "-demo-latency", "0s", "-o", bad)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Errorf("exit: %v, want status 1\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "crawler: ") || !strings.Contains(string(out), "no such file or directory") {
+		t.Errorf("the error does not say what failed:\n%s", out)
+	}
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/temoto/robotstxt"
+
+	"github.com/evergo/evergo/examples/crawler/crawl"
+)
+
+// goCrawler is the baseline: the crawl that examples/crawler does, written
+// the way a Go programmer writes it without evergo: a goroutine per unit of
+// concurrency, a frontier under a mutex, and net/http's Client with
+// keep-alive and transparent gzip. It shares the crawler's normalization
+// and link extraction (crawl.Normalize, crawl.Links) and follows the same
+// rules: one host, robots.txt, a redirect on the host followed at once
+// when it leads to a URL not seen yet, bodies capped.
+type goCrawler struct {
+	client  *http.Client
+	ua      string
+	maxBody int64
+	host    string // scheme://host:port of the seed
+	robots  *robotstxt.Group
+
+	mu      sync.Mutex
+	cond    sync.Cond
+	seen    map[string]struct{}
+	queue   []*url.URL
+	pending int // URLs queued or being visited
+	pages   int // results
+}
+
+func goCrawl(seed string, workers int, timeout time.Duration, maxBody int64, ua string) (pages int, err error) {
+	u, err := url.Parse(seed)
+	if err != nil {
+		return 0, err
+	}
+	tr := &http.Transport{MaxIdleConns: workers, MaxIdleConnsPerHost: workers}
+	defer tr.CloseIdleConnections()
+	g := &goCrawler{
+		client:  &http.Client{Transport: tr, Timeout: timeout},
+		ua:      ua,
+		maxBody: maxBody,
+		host:    u.Scheme + "://" + u.Host,
+		seen:    map[string]struct{}{},
+	}
+	g.client.CheckRedirect = g.checkRedirect
+	g.cond.L = &g.mu
+	g.robots = g.fetchRobots()
+	g.admit(u.String())
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.work()
+		}()
+	}
+	wg.Wait()
+	return g.pages, nil
+}
+
+func (g *goCrawler) fetchRobots() *robotstxt.Group {
+	resp, err := g.get(g.host + "/robots.txt")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, g.maxBody))
+	if err != nil {
+		return nil
+	}
+	data, err := robotstxt.FromStatusAndBytes(resp.StatusCode, body)
+	if err != nil {
+		return nil
+	}
+	return data.FindGroup(g.ua)
+}
+
+func (g *goCrawler) get(raw string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, raw, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", g.ua)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5")
+	return g.client.Do(req)
+}
+
+func (g *goCrawler) work() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for {
+		for len(g.queue) == 0 && g.pending > 0 {
+			g.cond.Wait()
+		}
+		if g.pending == 0 {
+			return
+		}
+		u := g.queue[0]
+		g.queue = g.queue[1:]
+		g.mu.Unlock()
+		g.visit(u)
+		g.mu.Lock()
+
+		g.pages++
+		g.pending--
+		if g.pending == 0 {
+			g.cond.Broadcast()
+		}
+	}
+}
+
+// admit queues the normalized URL raw unless it was seen or is off the
+// host.
+func (g *goCrawler) admit(raw string) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.seen[raw]; ok {
+		return
+	}
+	g.seen[raw] = struct{}{}
+	if u.Scheme+"://"+u.Host != g.host {
+		return
+	}
+	if g.robots != nil && !g.robots.Test(u.RequestURI()) {
+		return
+	}
+	g.queue = append(g.queue, u)
+	g.pending++
+	g.cond.Signal()
+}
+
+var errLoop = errors.New("redirect loop")
+
+func (g *goCrawler) checkRedirect(req *http.Request, via []*http.Request) error {
+	next, err := crawl.Normalize(req.URL.String())
+	if err != nil {
+		return http.ErrUseLastResponse
+	}
+	for _, v := range via {
+		if v.URL.String() == next {
+			return fmt.Errorf("%w: %s", errLoop, next)
+		}
+	}
+	if len(via) > 10 {
+		return errors.New("too many redirects")
+	}
+	if req.URL.Scheme+"://"+req.URL.Host != g.host {
+		g.admit(next)
+		return http.ErrUseLastResponse
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.seen[next]; ok {
+		return http.ErrUseLastResponse
+	}
+	g.seen[next] = struct{}{}
+	return nil
+}
+
+// visit fetches u and queues its links.
+func (g *goCrawler) visit(u *url.URL) {
+	resp, err := g.get(u.String())
+	if err != nil {
+		return // a page's error: counted as a page, as the crawler does
+	}
+	defer resp.Body.Close()
+	var body bytes.Buffer
+	if _, err := body.ReadFrom(io.LimitReader(resp.Body, g.maxBody)); err != nil {
+		return
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err != nil || mt != "text/html" {
+		return
+	}
+	links, _ := crawl.Links(resp.Request.URL, &body)
+	for _, l := range links {
+		g.admit(l)
+	}
+}

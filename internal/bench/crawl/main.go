@@ -1,0 +1,210 @@
+// Command crawl measures the evergo crawler (examples/crawler/crawl, one
+// loop) against a goroutine crawler on net/http written here for the
+// comparison (gocrawl.go), both crawling the same demo site at the same
+// concurrency, alternated A B A B, each in a process of its own, and prints
+// pages per second and CPU seconds for both, with their ratios.
+//
+//	go run ./internal/bench/crawl -pages 5000 -latency 5ms -c 100 -rounds 5
+//
+// The demo site (examples/crawler/demosite) runs in a third process, on
+// net/http, for the whole run; its latency is how long each response waits
+// before it is sent. A crawl's pages are its results: pages, redirects not
+// followed and errors alike, as the crawler's summary counts them; both
+// crawlers must find the same number, or the run stops. CPU is user and
+// system time of the crawler's process, all threads, from its rusage.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/evergo/evergo/examples/crawler/crawl"
+	"github.com/evergo/evergo/examples/crawler/demosite"
+	"github.com/evergo/evergo/scheduler"
+)
+
+const userAgent = "evergo-crawler-bench"
+
+func main() {
+	log.SetFlags(0)
+	role := flag.String("role", "", "internal: serve, evergo or goroutine")
+	seed := flag.String("url", "", "internal: the site to crawl")
+	pages := flag.Int("pages", 5000, "demo site pages")
+	latency := flag.Duration("latency", 5*time.Millisecond, "demo site latency")
+	conc := flag.Int("c", 100, "crawlers' concurrency: tasks or goroutines")
+	rounds := flag.Int("rounds", 5, "A B rounds")
+	timeout := flag.Duration("timeout", 15*time.Second, "crawlers' request timeout")
+	maxBody := flag.Int64("max-body", 10<<20, "crawlers' body cap")
+	flag.Parse()
+	switch *role {
+	case "serve":
+		serve(*pages, *latency)
+		return
+	case "evergo", "goroutine":
+		crawlOnce(*role, *seed, *conc, *timeout, *maxBody)
+		return
+	case "":
+	default:
+		log.Fatalf("unknown -role %q", *role)
+	}
+
+	self, err := os.Executable()
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := exec.Command(self, "-role", "serve", "-pages", strconv.Itoa(*pages), "-latency", latency.String())
+	srv.Stderr = os.Stderr
+	out, err := srv.StdoutPipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		log.Fatal(err)
+	}
+	stopSite := func() {
+		srv.Process.Signal(syscall.SIGTERM)
+		srv.Wait()
+	}
+	defer stopSite()
+	fatalf := func(format string, args ...any) {
+		stopSite() // its stderr is ours: a child left running would hold a pipe open
+		log.Fatalf(format, args...)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		fatalf("demo site: %v", err)
+	}
+	site := strings.TrimSpace(line)
+	fmt.Printf("demo site %s: %d pages, %v latency; concurrency %d; %d rounds\n", site, *pages, *latency, *conc, *rounds)
+
+	kinds := []string{"evergo", "goroutine"}
+	results := make([][]result, len(kinds))
+	for r := range *rounds {
+		for i, k := range kinds {
+			args := []string{"-role", k, "-url", site, "-c", strconv.Itoa(*conc),
+				"-timeout", timeout.String(), "-max-body", strconv.FormatInt(*maxBody, 10)}
+			res, err := measure(self, args)
+			if err != nil {
+				fatalf("%s, round %d: %v", k, r+1, err)
+			}
+			results[i] = append(results[i], res)
+			fmt.Printf("round %d  %-10s %6d pages in %-8v %7.0f pages/s  CPU %6.3fs\n",
+				r+1, k, res.pages, res.elapsed.Round(time.Millisecond), res.rate(), res.cpu.Seconds())
+		}
+		if a, b := results[0][r].pages, results[1][r].pages; a != b {
+			fatalf("round %d: the crawlers found %d and %d pages", r+1, a, b)
+		}
+	}
+	fmt.Printf("\nmedians of %d rounds:\n", *rounds)
+	for i, k := range kinds {
+		fmt.Printf("  %-10s %7.0f pages/s  CPU %6.3fs\n", k, medianOf(results[i], result.rate), medianOf(results[i], result.cpuSeconds))
+	}
+	ratios := func(f func(result) float64) (ofMedians, medianOfRatios float64) {
+		rs := make([]float64, *rounds)
+		for r := range rs {
+			rs[r] = f(results[0][r]) / f(results[1][r])
+		}
+		slices.Sort(rs)
+		return medianOf(results[0], f) / medianOf(results[1], f), rs[len(rs)/2]
+	}
+	rm, rr := ratios(result.rate)
+	cm, cr := ratios(result.cpuSeconds)
+	fmt.Printf("  evergo / goroutine: pages/s %.2fx, CPU %.2fx (ratio of medians); %.2fx, %.2fx (median of round ratios)\n", rm, cm, rr, cr)
+}
+
+type result struct {
+	pages   int
+	elapsed time.Duration // of the crawl, measured in the crawler
+	cpu     time.Duration // of the crawler's process
+}
+
+func (r result) rate() float64       { return float64(r.pages) / r.elapsed.Seconds() }
+func (r result) cpuSeconds() float64 { return r.cpu.Seconds() }
+
+func medianOf(rs []result, f func(result) float64) float64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
+}
+
+// measure runs one crawl in a child process and reads "pages N elapsed D"
+// from it.
+func measure(self string, args []string) (result, error) {
+	cmd := exec.Command(self, args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return result{}, err
+	}
+	var res result
+	var elapsed string
+	if _, err := fmt.Sscanf(string(out), "pages %d elapsed %s", &res.pages, &elapsed); err != nil {
+		return result{}, fmt.Errorf("crawler said %q: %v", out, err)
+	}
+	if res.elapsed, err = time.ParseDuration(elapsed); err != nil {
+		return result{}, err
+	}
+	res.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return res, nil
+}
+
+// serve serves the demo site until SIGTERM, and prints its URL first.
+func serve(pages int, latency time.Duration) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("http://%s/\n", ln.Addr())
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	srv := &http.Server{Handler: demosite.New(demosite.Config{Pages: pages, Latency: latency})}
+	go srv.Serve(ln)
+	<-ctx.Done()
+	srv.Close()
+}
+
+// crawlOnce crawls site with the crawler kind names and prints what it
+// found and how long it took.
+func crawlOnce(kind, site string, conc int, timeout time.Duration, maxBody int64) {
+	start := time.Now()
+	var pages int
+	var err error
+	if kind == "goroutine" {
+		pages, err = goCrawl(site, conc, timeout, maxBody, userAgent)
+	} else {
+		err = scheduler.Run(context.Background(), func(ctx context.Context) error {
+			c, err := crawl.New(crawl.Config{
+				Seeds: []string{site}, Concurrency: conc, SameHost: true,
+				Timeout: timeout, MaxBody: maxBody, UserAgent: userAgent,
+			})
+			if err != nil {
+				return err
+			}
+			sum, err := c.Run(ctx)
+			if sum != nil {
+				pages = sum.Done
+			}
+			return err
+		})
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("pages %d elapsed %v\n", pages, time.Since(start))
+}
