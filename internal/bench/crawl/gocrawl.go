@@ -34,14 +34,15 @@ type goCrawler struct {
 	cond    sync.Cond
 	seen    map[string]struct{}
 	queue   []*url.URL
-	pending int // URLs queued or being visited
-	pages   int // results
+	pending int                 // URLs queued or being visited
+	pages   int                 // results
+	fetched map[string]struct{} // URLs visited and where their redirects led
 }
 
-func goCrawl(seed string, workers int, timeout time.Duration, maxBody int64, ua string) (pages int, err error) {
+func goCrawl(seed string, workers int, timeout time.Duration, maxBody int64, ua string) (pages, urls int, err error) {
 	u, err := url.Parse(seed)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	tr := &http.Transport{MaxIdleConns: workers, MaxIdleConnsPerHost: workers}
 	defer tr.CloseIdleConnections()
@@ -51,6 +52,7 @@ func goCrawl(seed string, workers int, timeout time.Duration, maxBody int64, ua 
 		maxBody: maxBody,
 		host:    u.Scheme + "://" + u.Host,
 		seen:    map[string]struct{}{},
+		fetched: map[string]struct{}{},
 	}
 	g.client.CheckRedirect = g.checkRedirect
 	g.cond.L = &g.mu
@@ -65,7 +67,7 @@ func goCrawl(seed string, workers int, timeout time.Duration, maxBody int64, ua 
 		}()
 	}
 	wg.Wait()
-	return g.pages, nil
+	return g.pages, len(g.fetched), nil
 }
 
 func (g *goCrawler) fetchRobots() *robotstxt.Group {
@@ -174,6 +176,12 @@ func (g *goCrawler) checkRedirect(req *http.Request, via []*http.Request) error 
 // visit fetches u and queues its links.
 func (g *goCrawler) visit(u *url.URL) {
 	resp, err := g.get(u.String())
+	g.mu.Lock()
+	g.fetched[u.String()] = struct{}{}
+	if err == nil {
+		g.fetched[resp.Request.URL.String()] = struct{}{}
+	}
+	g.mu.Unlock()
 	if err != nil {
 		return // a page's error: counted as a page, as the crawler does
 	}

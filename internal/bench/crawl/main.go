@@ -9,8 +9,11 @@
 // The demo site (examples/crawler/demosite) runs in a third process, on
 // net/http, for the whole run; its latency is how long each response waits
 // before it is sent. A crawl's pages are its results: pages, redirects not
-// followed and errors alike, as the crawler's summary counts them; both
-// crawlers must find the same number, or the run stops. CPU is user and
+// followed and errors alike, as the crawler's summary counts them; how
+// many there are depends on the order pages come in (a /go/N fetched after
+// /page/N is a 301 of its own, before it a redirect followed), so both
+// crawlers must instead have fetched the same set of URLs, redirect
+// targets included, or the run stops. CPU is user and
 // system time of the crawler's process, all threads, from its rusage.
 package main
 
@@ -33,6 +36,7 @@ import (
 
 	"github.com/evergo/evergo/examples/crawler/crawl"
 	"github.com/evergo/evergo/examples/crawler/demosite"
+	"github.com/evergo/evergo/internal/bench/proc"
 	"github.com/evergo/evergo/scheduler"
 )
 
@@ -96,16 +100,24 @@ func main() {
 		for i, k := range kinds {
 			args := []string{"-role", k, "-url", site, "-c", strconv.Itoa(*conc),
 				"-timeout", timeout.String(), "-max-body", strconv.FormatInt(*maxBody, 10)}
+			before, err := proc.CPUTime(srv.Process.Pid)
+			if err != nil {
+				fatalf("%v", err)
+			}
 			res, err := measure(self, args)
 			if err != nil {
 				fatalf("%s, round %d: %v", k, r+1, err)
 			}
+			after, err := proc.CPUTime(srv.Process.Pid)
+			if err != nil {
+				fatalf("%v", err)
+			}
 			results[i] = append(results[i], res)
-			fmt.Printf("round %d  %-10s %6d pages in %-8v %7.0f pages/s  CPU %6.3fs\n",
-				r+1, k, res.pages, res.elapsed.Round(time.Millisecond), res.rate(), res.cpu.Seconds())
+			fmt.Printf("round %d  %-10s %6d pages (%d URLs) in %-8v %7.0f pages/s  CPU %6.3fs  (site's CPU %.2fs)\n",
+				r+1, k, res.pages, res.urls, res.elapsed.Round(time.Millisecond), res.rate(), res.cpu.Seconds(), (after - before).Seconds())
 		}
-		if a, b := results[0][r].pages, results[1][r].pages; a != b {
-			fatalf("round %d: the crawlers found %d and %d pages", r+1, a, b)
+		if a, b := results[0][r].urls, results[1][r].urls; a != b {
+			fatalf("round %d: the crawlers fetched %d and %d URLs", r+1, a, b)
 		}
 	}
 	fmt.Printf("\nmedians of %d rounds:\n", *rounds)
@@ -126,7 +138,8 @@ func main() {
 }
 
 type result struct {
-	pages   int
+	pages   int           // results, as the summary counts them
+	urls    int           // distinct URLs fetched, redirect targets included
 	elapsed time.Duration // of the crawl, measured in the crawler
 	cpu     time.Duration // of the crawler's process
 }
@@ -154,7 +167,7 @@ func measure(self string, args []string) (result, error) {
 	}
 	var res result
 	var elapsed string
-	if _, err := fmt.Sscanf(string(out), "pages %d elapsed %s", &res.pages, &elapsed); err != nil {
+	if _, err := fmt.Sscanf(string(out), "pages %d urls %d elapsed %s", &res.pages, &res.urls, &elapsed); err != nil {
 		return result{}, fmt.Errorf("crawler said %q: %v", out, err)
 	}
 	if res.elapsed, err = time.ParseDuration(elapsed); err != nil {
@@ -183,15 +196,22 @@ func serve(pages int, latency time.Duration) {
 // found and how long it took.
 func crawlOnce(kind, site string, conc int, timeout time.Duration, maxBody int64) {
 	start := time.Now()
-	var pages int
+	var pages, urls int
 	var err error
 	if kind == "goroutine" {
-		pages, err = goCrawl(site, conc, timeout, maxBody, userAgent)
+		pages, urls, err = goCrawl(site, conc, timeout, maxBody, userAgent)
 	} else {
+		fetched := map[string]struct{}{}
 		err = scheduler.Run(context.Background(), func(ctx context.Context) error {
 			c, err := crawl.New(crawl.Config{
 				Seeds: []string{site}, Concurrency: conc, SameHost: true,
 				Timeout: timeout, MaxBody: maxBody, UserAgent: userAgent,
+				OnResult: func(ctx context.Context, r *crawl.Result) {
+					fetched[r.URL] = struct{}{}
+					if r.FinalURL != "" {
+						fetched[r.FinalURL] = struct{}{}
+					}
+				},
 			})
 			if err != nil {
 				return err
@@ -202,9 +222,10 @@ func crawlOnce(kind, site string, conc int, timeout time.Duration, maxBody int64
 			}
 			return err
 		})
+		urls = len(fetched)
 	}
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("pages %d elapsed %v\n", pages, time.Since(start))
+	fmt.Printf("pages %d urls %d elapsed %v\n", pages, urls, time.Since(start))
 }

@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -25,6 +24,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/evergo/evergo/internal/bench/proc"
 )
 
 func main() {
@@ -163,7 +164,9 @@ func measure(server func(addr string) *exec.Cmd, load string, conns, size int, d
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	before, err := cpuTime(srv.Process.Pid)
+	// The server's CPU is taken around the whole echoload run, its start
+	// and its end included, so it is a little high.
+	before, err := proc.CPUTime(srv.Process.Pid)
 	if err != nil {
 		return result{}, err
 	}
@@ -172,7 +175,7 @@ func measure(server func(addr string) *exec.Cmd, load string, conns, size int, d
 	if err != nil {
 		return result{}, fmt.Errorf("echoload: %v: %s", err, out)
 	}
-	after, err := cpuTime(srv.Process.Pid)
+	after, err := proc.CPUTime(srv.Process.Pid)
 	if err != nil {
 		return result{}, err
 	}
@@ -182,33 +185,6 @@ func measure(server func(addr string) *exec.Cmd, load string, conns, size int, d
 		r.loadCPU = time.Duration(float64(lg.ProcessState.UserTime()+lg.ProcessState.SystemTime()) / msgs)
 	}
 	return r, err
-}
-
-// cpuTime returns the user and system time that process pid has used so
-// far, from /proc, in clock ticks of USER_HZ, which Linux fixes at 100 for
-// this interface: a run of seconds is what makes 10 ms precise enough. The
-// server's figure is taken around the whole echoload run, its start and
-// its end included, so it is a little high.
-func cpuTime(pid int) (time.Duration, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	// The fields after the command, which is in parentheses and may hold
-	// spaces: state is field 3, utime 14 and stime 15.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("short /proc/%d/stat: %q", pid, b)
-	}
-	var ticks int64
-	for _, s := range f[11:13] {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("/proc/%d/stat: %v", pid, err)
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
 // parse reads echoload's "msgs/s N p50 D p99 D errors N".
