@@ -40,7 +40,7 @@ type Fetcher struct {
 	UserAgent      string        // the User-Agent header; empty: net/http's
 	Timeout        time.Duration // how long a fetch may take, redirects included; 0: no limit
 	MaxBody        int64         // bytes of a body kept, after decoding; 0: 10 MiB
-	MaxRedirects   int           // redirects followed; 0: 10, less than 0: none
+	MaxRedirects   int           // redirects followed; 0: 10, less than 0: none (the 3xx is the response)
 	MaxIdlePerHost int           // idle connections kept per server; 0: 64
 	TLSConfig      *tls.Config   // for https; nil: crypto/tls's defaults
 
@@ -111,7 +111,7 @@ func (f *Fetcher) Fetch(ctx context.Context, u *url.URL, redirect RedirectFunc) 
 		}
 		resp.Redirects = len(chain)
 		loc := resp.Header.Get("Location")
-		if !isRedirect(resp.Status) || loc == "" {
+		if !isRedirect(resp.Status) || loc == "" || maxRedirects < 0 {
 			return resp, nil
 		}
 		next, err := u.Parse(loc)
@@ -373,11 +373,17 @@ func (f *Fetcher) readBody(resp *Response, hr *http.Response) (complete bool, er
 	body := io.Reader(hr.Body)
 	var gz *gzip.Reader
 	if hr.Header.Get("Content-Encoding") == "gzip" {
-		if gz, err = f.gzipReader(hr.Body); err != nil {
+		gz, err = f.gzipReader(hr.Body)
+		switch {
+		case errors.Is(err, io.EOF):
+			// An empty body (a 204's, a redirect's) has nothing to
+			// decode, whatever its header says; net/http reads it so.
+		case err != nil:
 			return false, fmt.Errorf("crawl: gzip body: %w", err)
+		default:
+			defer func() { f.gz = append(f.gz, gz) }()
+			body = gz
 		}
-		defer func() { f.gz = append(f.gz, gz) }()
-		body = gz
 	}
 	n, err := buf.ReadFrom(io.LimitReader(body, max+1))
 	if err != nil {
