@@ -1,6 +1,6 @@
 // Command crawl measures the evergo crawler (examples/crawler/crawl, one
 // loop) against a goroutine crawler on net/http written here for the
-// comparison (gocrawl.go), both crawling the same demo site at the same
+// comparison (package internal/bench/gocrawl), both crawling the same demo site at the same
 // concurrency, alternated A B A B, each in a process of its own, and prints
 // pages per second and CPU seconds for both, with their ratios.
 //
@@ -36,6 +36,7 @@ import (
 
 	"github.com/evergo/evergo/examples/crawler/crawl"
 	"github.com/evergo/evergo/examples/crawler/demosite"
+	"github.com/evergo/evergo/internal/bench/gocrawl"
 	"github.com/evergo/evergo/internal/bench/proc"
 	"github.com/evergo/evergo/scheduler"
 )
@@ -199,7 +200,7 @@ func crawlOnce(kind, site string, conc int, timeout time.Duration, maxBody int64
 	var pages, urls int
 	var err error
 	if kind == "goroutine" {
-		pages, urls, err = goCrawl(site, conc, timeout, maxBody, userAgent)
+		pages, urls, err = gocrawl.Crawl(site, conc, timeout, maxBody, userAgent)
 	} else {
 		fetched := map[string]struct{}{}
 		err = scheduler.Run(context.Background(), func(ctx context.Context) error {

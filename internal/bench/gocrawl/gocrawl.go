@@ -1,4 +1,7 @@
-package main
+// Package gocrawl is the baseline of the crawler's benchmarks: the crawl
+// that examples/crawler does, written the way a Go programmer writes it
+// without evergo.
+package gocrawl
 
 import (
 	"bytes"
@@ -39,7 +42,11 @@ type goCrawler struct {
 	fetched map[string]struct{} // URLs visited and where their redirects led
 }
 
-func goCrawl(seed string, workers int, timeout time.Duration, maxBody int64, ua string) (pages, urls int, err error) {
+// Crawl crawls from seed with workers goroutines and returns how many
+// results it had (pages, redirects not followed and errors alike, as
+// crawl.Summary counts them) and how many distinct URLs it fetched,
+// redirect targets included.
+func Crawl(seed string, workers int, timeout time.Duration, maxBody int64, ua string) (pages, urls int, err error) {
 	u, err := url.Parse(seed)
 	if err != nil {
 		return 0, 0, err
