@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"mime"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -106,19 +107,23 @@ const slowest = 5
 // host and leads to a URL not seen yet; a redirect to another host adds
 // its target to the frontier instead.
 type Crawler struct {
-	cfg   Config
-	f     *Fetcher
-	front *queue.Queue[item]
-	seen  map[string]struct{} // URLs in the frontier or done, and those of other hosts
-	deep  map[string]struct{} // URLs found only too deep
-	scope map[string]bool     // the seeds' hosts, as hostKey gives them
-	hosts map[string]*host    // by hostKey
-	begun int                 // fetches begun, against MaxPages
-	full  bool                // MaxPages fetches have begun
-	sum   Summary
-	start time.Time
-	ran   bool
-	loop  *scheduler.Loop
+	cfg    Config
+	f      *Fetcher
+	front  *queue.Queue[item]
+	seen   map[string]struct{} // URLs in the frontier or done, and those of other hosts
+	deep   map[string]struct{} // URLs found only too deep
+	scope  map[string]bool     // the seeds' hosts, as hostKey gives them
+	hosts  map[string]*host    // by hostKey
+	begun  int                 // fetches begun, against MaxPages
+	full   bool                // MaxPages fetches have begun
+	sum    Summary
+	stop   context.CancelFunc // ends Run's wait for the frontier
+	failed error              // the error Run returns, once OnResult panicked
+	start  time.Time
+	ran    bool
+	loop   *scheduler.Loop
+
+	parsing func(u *url.URL) // called before an HTML page is parsed, by tests
 }
 
 func (c *Crawler) now() time.Time { return c.loop.Now() }
@@ -157,6 +162,7 @@ func New(cfg Config) (*Crawler, error) {
 			MaxBody:        cfg.MaxBody,
 			MaxRedirects:   cfg.MaxRedirects,
 			MaxIdlePerHost: cfg.Concurrency,
+			MaxIdle:        max(256, cfg.Concurrency),
 			TLSConfig:      cfg.TLSConfig,
 		},
 		front: queue.New[item](0),
@@ -207,7 +213,9 @@ func (c *Crawler) Progress() Progress {
 // first, Run kills the fetching tasks, which closes their connections, and
 // returns the summary of what was done, marked Interrupted, with ctx's
 // error. The errors of single pages are in the results and the summary,
-// never Run's error. A Crawler runs once. May park the calling task.
+// never Run's error; a panic of OnResult ends the crawl the same way, and
+// Run returns it as a *scheduler.PanicError. A Crawler runs once. May park
+// the calling task.
 func (c *Crawler) Run(ctx context.Context) (*Summary, error) {
 	self := scheduler.Current(ctx)
 	if self == nil {
@@ -221,8 +229,24 @@ func (c *Crawler) Run(ctx context.Context) (*Summary, error) {
 	// The workers get the task's own context, not ctx: ctx's cancellation
 	// ends the crawl through Kill below, which closes what they hold.
 	tctx := self.Context()
+	jctx, stop := context.WithCancel(ctx)
+	defer stop()
+	c.stop = stop
 	workers := make([]*scheduler.Task, 0, c.cfg.Concurrency)
-	defer c.f.CloseIdle()
+	ended := false
+	defer func() {
+		c.f.Close()
+		if !ended {
+			// The calling task was killed, or Spawn failed: a dying task
+			// may not kill, so a callback kills the workers it leaves.
+			c.loop.CallSoon(func(ctx context.Context) {
+				for _, t := range workers {
+					t.Kill(ctx)
+				}
+				c.front.Shutdown()
+			})
+		}
+	}()
 	for range c.cfg.Concurrency {
 		t, err := scheduler.Spawn(tctx, "crawl", c.work)
 		if err != nil {
@@ -230,17 +254,22 @@ func (c *Crawler) Run(ctx context.Context) (*Summary, error) {
 		}
 		workers = append(workers, t)
 	}
-	stopped := c.front.Join(ctx)
+	stopped := c.front.Join(jctx)
+	if stopped != nil {
+		// Killed first, so that no fetch under way records its result
+		// after the cancellation.
+		for _, t := range workers {
+			t.Kill(tctx)
+		}
+	}
 	c.front.Shutdown()
 	var failed error
 	for _, t := range workers {
-		if stopped != nil {
-			t.Kill(tctx)
-		}
 		if err := t.Join(tctx); err != nil && !errors.Is(err, scheduler.ErrKilled) && failed == nil {
 			failed = err
 		}
 	}
+	ended = true
 	c.sum.Elapsed = c.now().Sub(c.start)
 	c.sum.InFlight, c.sum.Queued = 0, 0
 	c.ran = true
@@ -251,15 +280,26 @@ func (c *Crawler) Run(ctx context.Context) (*Summary, error) {
 		}
 	}
 	c.sum.Interrupted = stopped != nil
-	if failed != nil {
+	switch {
+	case c.failed != nil:
+		return &c.sum, c.failed
+	case failed != nil:
 		return &c.sum, failed
 	}
 	return &c.sum, stopped
 }
 
 // work is a fetching task: it visits the frontier's URLs until the
-// frontier is shut down.
+// frontier is shut down. A panic of OnResult ends the crawl with it.
 func (c *Crawler) work(ctx context.Context) error {
+	defer func() {
+		if r := recover(); r != nil {
+			if killed(r) {
+				panic(r)
+			}
+			c.fail(&scheduler.PanicError{Value: r, Stack: debug.Stack()})
+		}
+	}()
 	for {
 		it, err := c.front.Get(ctx)
 		if errors.Is(err, queue.ErrShutdown) {
@@ -269,21 +309,58 @@ func (c *Crawler) work(ctx context.Context) error {
 			return err
 		}
 		c.visit(ctx, it)
-		c.front.TaskDone()
 	}
+}
+
+// killed reports whether the panic value r is a Kill unwinding the task.
+func killed(r any) bool {
+	err, ok := r.(error)
+	return ok && errors.Is(err, scheduler.ErrKilled)
+}
+
+// fail ends the crawl with err, which Run returns. Never parks.
+func (c *Crawler) fail(err error) {
+	if c.failed == nil {
+		c.failed = err
+	}
+	c.stop()
 }
 
 // visit fetches one URL, records its result and adds its links to the
 // frontier. May park.
 func (c *Crawler) visit(ctx context.Context, it item) {
+	defer c.front.TaskDone()
+	if res := c.try(ctx, it); res != nil {
+		c.record(ctx, res)
+	}
+}
+
+// try fetches it's URL and reads the response, unless the page limit or
+// robots.txt rules it out (nil then). A panic on the way (a parser's, on
+// a page from the wild) is the page's error, of kind "panic", and the
+// crawl goes on; a Kill goes through. May park.
+func (c *Crawler) try(ctx context.Context, it item) (res *Result) {
+	defer func() {
+		if r := recover(); r != nil {
+			if killed(r) {
+				panic(r)
+			}
+			res = &Result{URL: it.url.String(), Depth: it.depth,
+				Error: fmt.Sprintf("crawl: panic: %v", r), Kind: "panic"}
+		}
+	}()
+	if c.full {
+		c.sum.Skipped[SkipLimit]++
+		return nil
+	}
 	h := c.host(ctx, it.url)
 	if !h.allows(it.url) {
 		c.sum.Skipped[SkipRobots]++
-		return
+		return nil
 	}
-	if c.full {
+	if c.full { // filled while robots.txt was fetched
 		c.sum.Skipped[SkipLimit]++
-		return
+		return nil
 	}
 	c.begun++
 	if c.cfg.MaxPages > 0 && c.begun >= c.cfg.MaxPages {
@@ -291,24 +368,29 @@ func (c *Crawler) visit(ctx context.Context, it item) {
 	}
 	h.pace(ctx, c.now())
 
-	res := &Result{URL: it.url.String(), Depth: it.depth}
-	c.sum.InFlight++
+	res = &Result{URL: it.url.String(), Depth: it.depth}
 	t0 := c.now()
-	resp, err := c.f.Fetch(ctx, it.url, func(next *url.URL) error { return c.redirect(it, next) })
+	resp, err := c.fetch(ctx, it)
 	res.Duration = c.now().Sub(t0)
-	c.sum.InFlight--
 	if err != nil {
 		res.Error, res.Kind = err.Error(), Kind(err)
-	} else {
-		c.read(ctx, it, resp, res)
-		resp.Release()
+		return res
 	}
-	c.record(ctx, res)
+	defer resp.Release()
+	c.read(it, resp, res)
+	return res
+}
+
+// fetch fetches it's URL, counted in flight meanwhile. May park.
+func (c *Crawler) fetch(ctx context.Context, it item) (*Response, error) {
+	c.sum.InFlight++
+	defer func() { c.sum.InFlight-- }()
+	return c.f.Fetch(ctx, it.url, func(next *url.URL) error { return c.redirect(it, next) })
 }
 
 // read fills res in from resp, and adds the links of an HTML page to the
 // frontier. Never parks.
-func (c *Crawler) read(ctx context.Context, it item, resp *Response, res *Result) {
+func (c *Crawler) read(it item, resp *Response, res *Result) {
 	res.Status = resp.Status
 	res.Bytes = int64(len(resp.Body))
 	res.ContentType = resp.ContentType
@@ -321,10 +403,15 @@ func (c *Crawler) read(ctx context.Context, it item, resp *Response, res *Result
 		return
 	}
 	if resp.Status >= 300 {
-		return // a redirect not followed: its target is in the frontier, or out of scope
+		// A redirect not followed: its target went to the frontier, was
+		// seen already or is out of scope, or MaxRedirects < 0 follows none.
+		return
 	}
 	if mt, _, err := mime.ParseMediaType(resp.ContentType); err != nil || mt != "text/html" {
 		return
+	}
+	if c.parsing != nil {
+		c.parsing(resp.URL)
 	}
 	// A read error cannot come from a bytes.Reader; malformed HTML is read
 	// the way a browser reads it.
@@ -336,13 +423,10 @@ func (c *Crawler) read(ctx context.Context, it item, resp *Response, res *Result
 }
 
 // admit adds the normalized URL raw to the frontier unless it was seen, is
-// out of scope, too deep, or the page limit is reached. Never parks.
+// too deep, out of scope, or the page limit is reached. Never parks.
 func (c *Crawler) admit(raw string, depth int) {
 	if _, ok := c.seen[raw]; ok {
 		return
-	}
-	if c.full {
-		return // counted as SkipLimit by nobody: the crawl is over
 	}
 	if c.cfg.MaxDepth > 0 && depth > c.cfg.MaxDepth {
 		c.deep[raw] = struct{}{} // a shorter path may still come
@@ -353,11 +437,14 @@ func (c *Crawler) admit(raw string, depth int) {
 		return // Links gives parsed and normalized URLs only
 	}
 	c.seen[raw] = struct{}{}
-	if c.cfg.SameHost && !c.scope[hostKey(u)] {
+	switch {
+	case c.cfg.SameHost && !c.scope[hostKey(u)]:
 		c.sum.Skipped[SkipOtherHost]++
-		return
+	case c.full:
+		c.sum.Skipped[SkipLimit]++
+	default:
+		c.front.TryPut(item{url: u, depth: depth}) // an unbounded queue has room
 	}
-	c.front.TryPut(item{url: u, depth: depth}) // an unbounded queue has room
 }
 
 // redirect is the RedirectFunc of a visit to it: it follows a redirect on
@@ -365,6 +452,11 @@ func (c *Crawler) admit(raw string, depth int) {
 // host to the frontier.
 func (c *Crawler) redirect(it item, next *url.URL) error {
 	if hostKey(next) != hostKey(it.url) {
+		if it.depth == 0 {
+			// A seed's redirect (http to https, example.org to
+			// www.example.org) says where the site is: it joins the scope.
+			c.scope[hostKey(next)] = true
+		}
 		c.admit(next.String(), it.depth)
 		return ErrStopRedirect
 	}

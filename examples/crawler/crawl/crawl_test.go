@@ -76,7 +76,7 @@ func expect(t *testing.T, site *demosite.Site, root string, maxDepth, maxPages i
 	skipped := map[string]int{}
 	begun, full := 0, false
 	admit := func(link string, depth int) {
-		if seen[link] || full {
+		if seen[link] {
 			return
 		}
 		if maxDepth > 0 && depth > maxDepth {
@@ -84,23 +84,26 @@ func expect(t *testing.T, site *demosite.Site, root string, maxDepth, maxPages i
 			return
 		}
 		seen[link] = true
-		if u := parse(t, link); u.Scheme+"://"+u.Host != root {
+		switch u := parse(t, link); {
+		case u.Scheme+"://"+u.Host != root:
 			skipped[crawl.SkipOtherHost]++
-			return
+		case full:
+			skipped[crawl.SkipLimit]++
+		default:
+			queue = append(queue, item{link, depth})
 		}
-		queue = append(queue, item{link, depth})
 	}
 	var visits []visit
 	for len(queue) > 0 {
 		it := queue[0]
 		queue = queue[1:]
 		u := parse(t, it.url)
-		if strings.HasPrefix(u.Path, demosite.Disallowed) {
-			skipped[crawl.SkipRobots]++
-			continue
-		}
 		if full {
 			skipped[crawl.SkipLimit]++
+			continue
+		}
+		if strings.HasPrefix(u.Path, demosite.Disallowed) {
+			skipped[crawl.SkipRobots]++
 			continue
 		}
 		begun++

@@ -72,7 +72,7 @@ func ExampleFetcher() {
 
 	err := scheduler.Run(context.Background(), func(ctx context.Context) error {
 		f := &crawl.Fetcher{MaxBody: 1 << 20}
-		defer f.CloseIdle()
+		defer f.Close()
 
 		u, err := url.Parse(srv.URL + "/go/7")
 		if err != nil {

@@ -34,20 +34,30 @@ var (
 //
 // Its fields are settings, read at each Fetch; they must not change while
 // a Fetch runs. Fetch may be called by several tasks of the loop at once;
-// everything else must be called on the loop too. CloseIdle closes the
-// connections kept open; a Fetcher must be closed so when it is done with.
+// the other methods must be called on the loop too. Close closes the
+// connections kept open, and the Fetcher keeps none after it: a Fetcher
+// must be closed when it is no longer used, or they stay open.
+//
+// The kept connections are bounded twice: MaxIdlePerHost per server, and
+// MaxIdle in all, the one unused longest closed first to make room, so a
+// crawl of many hosts holds a bounded number of descriptors.
 type Fetcher struct {
 	UserAgent      string        // the User-Agent header; empty: net/http's
 	Timeout        time.Duration // how long a fetch may take, redirects included; 0: no limit
 	MaxBody        int64         // bytes of a body kept, after decoding; 0: 10 MiB
 	MaxRedirects   int           // redirects followed; 0: 10, less than 0: none (the 3xx is the response)
 	MaxIdlePerHost int           // idle connections kept per server; 0: 64
-	TLSConfig      *tls.Config   // for https; nil: crypto/tls's defaults
+	MaxIdle        int           // idle connections kept in all; 0: 256
+	TLSConfig      *tls.Config   // for https; nil: crypto/tls's defaults. Its NextProtos is replaced by http/1.1
 
-	idle  map[string][]*pconn // by connKey, the most recently used last
-	gz    []*gzip.Reader      // readers to Reset, so that a page allocates none
-	bufs  []*bytes.Buffer     // body buffers handed back by Response.Release
-	dials int                 // connections made, for tests and the summary
+	idle   map[string][]*pconn // by connKey, the most recently used last
+	oldest *pconn              // the list of all idle connections, by the time they went idle
+	newest *pconn
+	nidle  int
+	closed bool            // Close was called: keep no connection
+	gz     []*gzip.Reader  // readers to Reset, so that a page allocates none
+	bufs   []*bytes.Buffer // body buffers handed back by Response.Release
+	dials  int             // connections made, for tests and the summary
 }
 
 // A Response is what Fetch returns: the last response of the chain of
@@ -84,16 +94,20 @@ type RedirectFunc func(next *url.URL) error
 // response rather than what it points to.
 var ErrStopRedirect = errors.New("crawl: redirect not followed")
 
-// Fetch gets u (normalized first, see Normalize), following redirects to URLs that redirect (if not nil)
-// allows, and returns the response with its body read. A response with
-// any status is a response: a 404 is not an error here. The whole fetch,
-// connecting and every redirect included, must end within the Fetcher's
-// Timeout, on the loop's clock. May park the calling task; a Kill of it
-// closes the connection it was using.
+// Fetch gets u, normalized first (see Normalize), following the redirects
+// that redirect (if not nil) allows, and returns the response with its
+// body read. A response with any status is a response: a 404 is not an
+// error here. The whole fetch, connecting and every redirect included,
+// must end by the earlier of ctx's deadline and the Fetcher's Timeout, on
+// the loop's clock. ctx's cancellation is seen while connecting only: to
+// stop a fetch under way, Kill the task, which closes the connection it
+// was using. May park the calling task.
 func (f *Fetcher) Fetch(ctx context.Context, u *url.URL, redirect RedirectFunc) (*Response, error) {
-	var deadline time.Time
+	deadline, _ := ctx.Deadline()
 	if f.Timeout > 0 {
-		deadline = scheduler.Now(ctx).Add(f.Timeout)
+		if d := scheduler.Now(ctx).Add(f.Timeout); deadline.IsZero() || d.Before(deadline) {
+			deadline = d
+		}
 	}
 	maxRedirects := f.MaxRedirects
 	if maxRedirects == 0 {
@@ -159,13 +173,12 @@ func isRedirect(code int) bool {
 // Dials returns how many connections the Fetcher has made. Never parks.
 func (f *Fetcher) Dials() int { return f.dials }
 
-// CloseIdle closes the connections kept for reuse. Never parks.
-func (f *Fetcher) CloseIdle() {
-	for key, conns := range f.idle {
-		for _, pc := range conns {
-			pc.c.Close()
-		}
-		delete(f.idle, key)
+// Close closes the connections kept for reuse, and those that go idle
+// after it: Fetch still works, on new connections each time. Never parks.
+func (f *Fetcher) Close() {
+	f.closed = true
+	for f.oldest != nil {
+		f.evict()
 	}
 }
 
@@ -176,6 +189,8 @@ type pconn struct {
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	reused bool // it served a request before this one
+
+	older, newer *pconn // in the Fetcher's list of idle connections
 }
 
 // get makes one request for u and reads its response, on a kept
@@ -258,6 +273,8 @@ func connKey(u *url.URL) (key, addr string, err error) {
 	return u.Scheme + "://" + addr, addr, nil
 }
 
+// takeIdle returns the connection to key's server used last, out of the
+// idle pool, or nil. Never parks.
 func (f *Fetcher) takeIdle(key string) *pconn {
 	conns := f.idle[key]
 	if len(conns) == 0 {
@@ -266,23 +283,73 @@ func (f *Fetcher) takeIdle(key string) *pconn {
 	pc := conns[len(conns)-1]
 	conns[len(conns)-1] = nil
 	f.idle[key] = conns[:len(conns)-1]
+	f.unlink(pc)
 	pc.reused = true
 	return pc
 }
 
+// putIdle keeps pc for a later request to its server, or closes it when
+// its server has MaxIdlePerHost kept already; when MaxIdle are kept in
+// all, the one idle longest is closed to make room. Never parks.
 func (f *Fetcher) putIdle(pc *pconn) {
-	max := f.MaxIdlePerHost
+	perHost, max := f.MaxIdlePerHost, f.MaxIdle
+	if perHost == 0 {
+		perHost = 64
+	}
 	if max == 0 {
-		max = 64
+		max = 256
+	}
+	if f.closed || len(f.idle[pc.key]) >= perHost {
+		pc.c.Close()
+		return
 	}
 	if f.idle == nil {
 		f.idle = map[string][]*pconn{}
 	}
-	if len(f.idle[pc.key]) >= max {
-		pc.c.Close()
-		return
+	for f.nidle >= max {
+		f.evict()
 	}
 	f.idle[pc.key] = append(f.idle[pc.key], pc)
+	pc.older, pc.newer = f.newest, nil
+	if f.newest != nil {
+		f.newest.newer = pc
+	} else {
+		f.oldest = pc
+	}
+	f.newest = pc
+	f.nidle++
+}
+
+// evict closes the connection idle longest. It is the first of its
+// server's, as both lists are in the order the connections went idle.
+// Never parks.
+func (f *Fetcher) evict() {
+	pc := f.oldest
+	f.unlink(pc)
+	conns := f.idle[pc.key]
+	n := copy(conns, conns[1:])
+	conns[n] = nil
+	if n == 0 {
+		delete(f.idle, pc.key)
+	} else {
+		f.idle[pc.key] = conns[:n]
+	}
+	pc.c.Close()
+}
+
+func (f *Fetcher) unlink(pc *pconn) {
+	if pc.older != nil {
+		pc.older.newer = pc.newer
+	} else {
+		f.oldest = pc.newer
+	}
+	if pc.newer != nil {
+		pc.newer.older = pc.older
+	} else {
+		f.newest = pc.older
+	}
+	pc.older, pc.newer = nil, nil
+	f.nidle--
 }
 
 func (f *Fetcher) dial(ctx context.Context, u *url.URL, key, addr string, deadline time.Time) (*pconn, error) {
@@ -294,12 +361,16 @@ func (f *Fetcher) dial(ctx context.Context, u *url.URL, key, addr string, deadli
 	var c net.Conn
 	var err error
 	if u.Scheme == "https" {
-		cfg := f.TLSConfig
-		if cfg == nil {
+		// The Fetcher speaks HTTP/1.1 only, so it offers only that in
+		// ALPN: a server must not pick h2.
+		var cfg *tls.Config
+		if f.TLSConfig != nil {
+			cfg = f.TLSConfig.Clone()
+		} else {
 			cfg = &tls.Config{}
 		}
+		cfg.NextProtos = []string{"http/1.1"}
 		if cfg.ServerName == "" {
-			cfg = cfg.Clone()
 			cfg.ServerName = u.Hostname()
 		}
 		c, err = ioco.DialTLS(ctx, "tcp", addr, cfg)
@@ -340,6 +411,17 @@ func (f *Fetcher) roundTrip(pc *pconn, req *http.Request, deadline time.Time) (r
 		return nil, &noResponseError{err}
 	}
 	hr, err := http.ReadResponse(pc.br, req)
+	// An informational response (103 Early Hints, a 100 no one asked
+	// for) comes before the real one, as many as a server likes; net/http's
+	// Transport reads up to 5 of them, and so does the Fetcher. A 101 is
+	// final: the connection speaks something else after it.
+	for n := 0; err == nil && hr.StatusCode >= 100 && hr.StatusCode < 200 &&
+		hr.StatusCode != http.StatusSwitchingProtocols; n++ {
+		if n == 5 {
+			return nil, fmt.Errorf("crawl: more than 5 informational responses from %s", req.URL.Host)
+		}
+		hr, err = http.ReadResponse(pc.br, req)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -356,7 +438,10 @@ func (f *Fetcher) roundTrip(pc *pconn, req *http.Request, deadline time.Time) (r
 		resp.Release()
 		return nil, err
 	}
-	keep = complete && !hr.Close
+	// Bytes after the response, not asked for, mean the server and the
+	// Fetcher disagree on where it ended: the connection is not reused.
+	keep = complete && !hr.Close && hr.StatusCode != http.StatusSwitchingProtocols &&
+		pc.br.Buffered() == 0
 	return resp, nil
 }
 

@@ -111,7 +111,7 @@ func fetchOnce(t *testing.T, f *crawl.Fetcher, u string, redirect crawl.Redirect
 	var resp *crawl.Response
 	var err error
 	run(t, func(ctx context.Context) error {
-		defer f.CloseIdle()
+		defer f.Close()
 		resp, err = f.Fetch(ctx, pu, redirect)
 		return nil
 	})
@@ -236,7 +236,7 @@ func TestFetchCapsAHugeBodyAndDoesNotReuseItsConnection(t *testing.T) {
 	var steps []step
 	run(t, func(ctx context.Context) error {
 		f := &crawl.Fetcher{MaxBody: max}
-		defer f.CloseIdle()
+		defer f.Close()
 		for _, path := range []string{"/page/1", "/big", "/page/1"} {
 			resp, err := f.Fetch(ctx, parse(t, srv.URL+path), nil)
 			s := step{err: err, dials: f.Dials()}
@@ -325,7 +325,7 @@ func TestFetchKeepsOneConnectionThroughGzipAndChunkedBodies(t *testing.T) {
 	var dials int
 	run(t, func(ctx context.Context) error {
 		f := &crawl.Fetcher{}
-		defer f.CloseIdle()
+		defer f.Close()
 		for _, p := range paths {
 			resp, err := f.Fetch(ctx, parse(t, srv.URL+p), nil)
 			if err != nil {
@@ -377,7 +377,7 @@ func TestFetchReadsAnEmptyBodyMarkedGzip(t *testing.T) {
 	var dials int
 	run(t, func(ctx context.Context) error {
 		f := &crawl.Fetcher{}
-		defer f.CloseIdle()
+		defer f.Close()
 		stop := func(*url.URL) error { return crawl.ErrStopRedirect }
 		for i, path := range []string{"/no-content", "/moved", "/moved"} {
 			redirect := crawl.RedirectFunc(stop)
@@ -408,7 +408,7 @@ func TestFetchRetriesWhenTheServerClosedAKeptConnection(t *testing.T) {
 	var dials []int
 	run(t, func(ctx context.Context) error {
 		f := &crawl.Fetcher{}
-		defer f.CloseIdle()
+		defer f.Close()
 		pool, err := futures.NewThreadPool(1)
 		if err != nil {
 			return err

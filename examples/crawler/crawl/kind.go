@@ -18,10 +18,11 @@ import (
 // Kind names the kind of a fetch error, for the summary's count of errors
 // by kind: "timeout", "dns", "connection refused", "connection reset",
 // "connection closed" (the server hung up before the response ended),
-// "tls", "redirect loop", "too many redirects", "bad body" (gzip that does
-// not decode), "cancelled", and "bad response" for the rest, mostly HTTP
-// that net/http cannot read. A page with a status of 400 or more has the
-// kind "http" and the code, as in "http 404".
+// "tls", "connect" (another failure to connect: no route to the host, no
+// descriptor left), "redirect loop", "too many redirects", "bad body"
+// (gzip that does not decode), "cancelled", and "bad response" for the
+// rest, mostly HTTP that net/http cannot read. A page with a status of 400
+// or more has the kind "http" and the code, as in "http 404". Never parks.
 func Kind(err error) string {
 	var dnsErr *net.DNSError
 	var recErr tls.RecordHeaderError
@@ -32,6 +33,7 @@ func Kind(err error) string {
 	var invalid x509.CertificateInvalidError
 	var corrupt flate.CorruptInputError
 	var nerr net.Error
+	var opErr *net.OpError
 	switch {
 	case errors.Is(err, ErrRedirectLoop):
 		return "redirect loop"
@@ -51,6 +53,8 @@ func Kind(err error) string {
 	case errors.As(err, &recErr), errors.As(err, &alert), errors.As(err, &verify),
 		errors.As(err, &unknownCA), errors.As(err, &hostErr), errors.As(err, &invalid):
 		return "tls"
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return "connect"
 	case errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum), errors.As(err, &corrupt):
 		return "bad body"
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
