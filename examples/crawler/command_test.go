@@ -125,6 +125,15 @@ func TestCommandCrawlsTheDemoSiteAndWritesTheSummaryAndOneLinePerPage(t *testing
 }
 
 func TestCommandStopsOnInterruptWithTheSummaryAndCompleteOutput(t *testing.T) {
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		exit int
+	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}} {
+		t.Run(tc.sig.String(), func(t *testing.T) { testInterrupt(t, tc.sig, tc.exit) })
+	}
+}
+
+func testInterrupt(t *testing.T, sig syscall.Signal, status int) {
 	out := filepath.Join(t.TempDir(), "pages.jsonl")
 	// A slow site and few fetchers: the crawl would take a minute, and the
 	// first progress line with pages done says it is under way.
@@ -151,15 +160,15 @@ func TestCommandStopsOnInterruptWithTheSummaryAndCompleteOutput(t *testing.T) {
 			break
 		}
 	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	rest, _ := bufio.NewReader(r).ReadString(0) // to the end of the output
 	text.WriteString(rest)
 	err = cmd.Wait()
 	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
-		t.Errorf("exit: %v, want status 130", err)
+	if !errors.As(err, &exit) || exit.ExitCode() != status {
+		t.Errorf("exit: %v, want status %d", err, status)
 	}
 	head, pages := summaryPages(t, text.String())
 	if head != "Interrupted" {
@@ -174,23 +183,52 @@ func TestCommandStopsOnInterruptWithTheSummaryAndCompleteOutput(t *testing.T) {
 }
 
 func TestCommandRejectsBadFlagsAndURLsWithUsage(t *testing.T) {
-	for _, args := range [][]string{
-		{"-c", "0"},
-		{"-max-body", "lots"},
-		{"-depth", "-1"},
-		{"ftp://example.com/"},
-		{"example.com"},
-		{"-no-such-flag"},
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"-c", "0"}, "-c must be at least 1"},
+		{[]string{"-max-body", "lots"}, `"lots" is not a size`},
+		{[]string{"-max-body", "0"}, "-max-body must be at least 1 byte"},
+		{[]string{"-depth", "-1"}, "-depth cannot be negative"},
+		{[]string{"-delay", "-1s"}, "-delay cannot be negative"},
+		{[]string{"ftp://example.com/"}, "not an absolute http or https URL"},
+		{[]string{"example.com"}, "not an absolute http or https URL"},
+		{[]string{"-no-such-flag"}, "flag provided but not defined"},
 	} {
-		cmd := exec.Command(crawler, args...)
+		cmd := exec.Command(crawler, tc.args...)
 		out, err := cmd.CombinedOutput()
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || exit.ExitCode() != 2 {
-			t.Errorf("crawler %q: %v, want exit status 2\n%s", args, err, out)
+			t.Errorf("crawler %q: %v, want exit status 2\n%s", tc.args, err, out)
 		}
-		if !strings.Contains(string(out), "usage: crawler") {
-			t.Errorf("crawler %q prints no usage:\n%s", args, out)
+		if !strings.Contains(string(out), tc.says) || !strings.Contains(string(out), "usage: crawler") {
+			t.Errorf("crawler %q does not say %q with the usage:\n%s", tc.args, tc.says, out)
 		}
+	}
+}
+
+func TestCommandHelpPrintsTheUsageAndSucceeds(t *testing.T) {
+	out, err := exec.Command(crawler, "-h").CombinedOutput()
+	if err != nil {
+		t.Errorf("crawler -h: %v, want exit status 0", err)
+	}
+	if !strings.Contains(string(out), "usage: crawler") || !strings.Contains(string(out), "-max-pages") {
+		t.Errorf("crawler -h prints no usage:\n%s", out)
+	}
+}
+
+func TestCommandQuietPrintsOnlyTheSummary(t *testing.T) {
+	stdout, err := exec.Command(crawler, "-quiet", "-demo-pages", "50", "-demo-latency", "0s").Output()
+	if err != nil {
+		t.Fatalf("crawler: %v\n%s", err, stdout)
+	}
+	text := string(stdout)
+	if head, _ := summaryPages(t, text); head != "Done" {
+		t.Errorf("summary begins %q, want Done", head)
+	}
+	if !strings.HasPrefix(text, "Done after ") {
+		t.Errorf("-quiet output does not begin with the summary:\n%s", text)
 	}
 }
 
@@ -202,7 +240,10 @@ func TestCommandFailsClearlyWhenTheOutputFileCannotBeCreated(t *testing.T) {
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
 		t.Errorf("exit: %v, want status 1\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "crawler: ") || !strings.Contains(string(out), "no such file or directory") {
+	if !strings.Contains(string(out), "crawler: -o: ") || !strings.Contains(string(out), "no such file or directory") {
 		t.Errorf("the error does not say what failed:\n%s", out)
+	}
+	if strings.Contains(string(out), "Demo site") || strings.Contains(string(out), "Crawling") {
+		t.Errorf("the crawl began before the output file was known to be unwritable:\n%s", out)
 	}
 }

@@ -17,10 +17,12 @@
 //
 // Ctrl-C (SIGINT) or SIGTERM stops the crawl cleanly: the fetches under way
 // are cancelled, the -o file is flushed, the summary printed, and the exit
-// status is 130. A second Ctrl-C exits at once.
+// status is 130 (143 for SIGTERM), as a shell reports a command the signal
+// killed. A second signal exits at once.
 //
 // Exit status: 0 when the crawl ran to its end (whatever the pages' own
-// errors), 1 when it could not run, 2 for bad flags, 130 when interrupted.
+// errors), 1 when it could not run or failed, 2 for bad flags, 130 or 143
+// when interrupted. -h prints the flags and exits with 0.
 //
 // The defaults are meant for crawling other people's sites: one host (the
 // seeds'), robots.txt honoured, at most 10,000 pages, 10 links deep,
@@ -45,8 +47,6 @@ import (
 	"github.com/evergo/evergo/ioco"
 	"github.com/evergo/evergo/scheduler"
 )
-
-const exitInterrupted = 130 // as a shell reports a command killed by SIGINT
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
@@ -79,7 +79,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.Delay, "delay", 0, "at least this `long` between two requests to one host (robots.txt's Crawl-delay, if longer, wins)")
 	fs.StringVar(&o.UserAgent, "user-agent", "evergo-crawler/0.1 (+https://github.com/evergo/evergo)", "the User-Agent `header`, also matched against robots.txt")
 	fs.StringVar(&o.out, "o", "", "write a JSON line per page to this `file` (url, status, depth, bytes, links, duration_ms, error)")
-	fs.BoolVar(&o.quiet, "quiet", false, "no progress, only the summary")
+	fs.BoolVar(&o.quiet, "quiet", false, "no banner or progress: only the summary")
 	fs.IntVar(&o.demoPages, "demo-pages", 2000, "demo site: `pages` (without URL arguments)")
 	fs.DurationVar(&o.demoLatency, "demo-latency", 10*time.Millisecond, "demo site: how `long` each response waits")
 	fs.DurationVar(&o.every, "log-every", 2*time.Second, "between two progress lines when the output is not a terminal")
@@ -87,14 +87,23 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 		return nil, err
 	}
 	o.Seeds = fs.Args()
-	if o.Concurrency < 1 {
-		return nil, usageError(fs, "-c must be at least 1")
-	}
-	if o.MaxDepth < 0 || o.MaxPages < 0 || o.Timeout < 0 || o.Delay < 0 || o.MaxBody < 1 {
-		return nil, usageError(fs, "-depth, -max-pages, -timeout and -delay cannot be negative, and -max-body must be positive")
-	}
-	if o.every <= 0 {
-		return nil, usageError(fs, "-log-every must be positive")
+	for _, bad := range []struct {
+		is  bool
+		msg string
+	}{
+		{o.Concurrency < 1, "-c must be at least 1"},
+		{o.MaxDepth < 0, "-depth cannot be negative"},
+		{o.MaxPages < 0, "-max-pages cannot be negative"},
+		{o.Timeout < 0, "-timeout cannot be negative"},
+		{o.Delay < 0, "-delay cannot be negative"},
+		{o.MaxBody < 1, "-max-body must be at least 1 byte"},
+		{o.demoPages < 1, "-demo-pages must be at least 1"},
+		{o.demoLatency < 0, "-demo-latency cannot be negative"},
+		{o.every <= 0, "-log-every must be positive"},
+	} {
+		if bad.is {
+			return nil, usageError(fs, bad.msg)
+		}
 	}
 	for _, s := range o.Seeds {
 		if _, err := crawl.Normalize(s); err != nil {
@@ -104,16 +113,33 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	return o, nil
 }
 
+// errUsage is parse's error for flags that parse but make no sense; it
+// has printed why, and the usage.
+var errUsage = errors.New("crawler: bad usage")
+
 func usageError(fs *flag.FlagSet, msg string) error {
 	fmt.Fprintf(fs.Output(), "crawler: %s\n", msg)
 	fs.Usage()
-	return flag.ErrHelp
+	return errUsage
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	o, err := parse(args, stderr)
-	if err != nil {
+	switch {
+	case errors.Is(err, flag.ErrHelp) && !errors.Is(err, errUsage):
+		return 0 // -h: the usage was asked for
+	case err != nil:
 		return 2
+	}
+	if o.out != "" {
+		// Known unwritable before the demo site starts; the loop creates
+		// it again, empty, for the crawl.
+		f, err := os.Create(o.out)
+		if err != nil {
+			fmt.Fprintf(stderr, "crawler: -o: %v\n", err)
+			return 1
+		}
+		f.Close()
 	}
 	if len(o.Seeds) == 0 {
 		stop, seed, err := serveDemo(o.demoPages, o.demoLatency)
@@ -123,8 +149,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer stop()
 		o.Seeds = []string{seed}
-		fmt.Fprintf(stdout, "Demo site of %s pages, %v a response, at %s\n",
-			count(o.demoPages), o.demoLatency, seed)
+		if !o.quiet {
+			fmt.Fprintf(stdout, "Demo site of %s pages, %v a response, at %s\n",
+				count(o.demoPages), o.demoLatency, seed)
+		}
 	}
 	var res outcome
 	err = scheduler.Run(context.Background(), func(ctx context.Context) error {
@@ -140,14 +168,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if outErr != nil {
 		fmt.Fprintf(stderr, "crawler: %s: %v\n", o.out, outErr)
 	}
+	if err != nil {
+		fmt.Fprintf(stderr, "crawler: %v\n", err)
+	}
 	switch {
-	case sum.Interrupted:
-		return exitInterrupted
 	case err != nil, outErr != nil:
-		if err != nil {
-			fmt.Fprintf(stderr, "crawler: %v\n", err)
-		}
 		return 1
+	case res.signal != nil:
+		return 128 + int(res.signal.(syscall.Signal)) // 130 for SIGINT, 143 for SIGTERM
 	}
 	return 0
 }
@@ -157,6 +185,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 type outcome struct {
 	sum    *crawl.Summary
 	outErr error
+	signal os.Signal // the signal that interrupted the crawl, if one did
 }
 
 // crawlOnLoop runs the crawl in the loop's main task, with the -o file,
@@ -185,12 +214,12 @@ func crawlOnLoop(ctx context.Context, o *options, stdout io.Writer) (outcome, er
 	crawlCtx, interrupt := context.WithCancel(ctx)
 	defer interrupt()
 	loop := scheduler.LoopOf(ctx)
-	var interrupted bool
+	var signal os.Signal
 	onSignal := func(ctx context.Context, sig os.Signal) {
-		if interrupted {
-			os.Exit(exitInterrupted) // a second Ctrl-C: the user means it
+		if signal != nil {
+			os.Exit(128 + int(sig.(syscall.Signal))) // a second one: the user means it
 		}
-		interrupted = true
+		signal = sig
 		interrupt()
 	}
 	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
@@ -201,9 +230,9 @@ func crawlOnLoop(ctx context.Context, o *options, stdout io.Writer) (outcome, er
 		defer h.Remove()
 	}
 
-	fmt.Fprintf(stdout, "Crawling %s with %d fetchers\n", strings.Join(o.Seeds, " "), o.Concurrency)
 	var display *progress
 	if !o.quiet {
+		fmt.Fprintf(stdout, "Crawling %s with %d fetchers\n", strings.Join(o.Seeds, " "), o.Concurrency)
 		display = startProgress(ctx, c, stdout, o.every)
 	}
 	sum, err := c.Run(crawlCtx)
@@ -217,10 +246,10 @@ func crawlOnLoop(ctx context.Context, o *options, stdout io.Writer) (outcome, er
 			outErr = cerr
 		}
 	}
-	if errors.Is(err, context.Canceled) && sum.Interrupted {
+	if errors.Is(err, context.Canceled) && signal != nil {
 		err = nil // the summary says so
 	}
-	return outcome{sum, outErr}, err
+	return outcome{sum, outErr, signal}, err
 }
 
 // serveDemo serves a demo site on a free port of 127.0.0.1 with package

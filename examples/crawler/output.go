@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
@@ -46,9 +47,11 @@ func startProgress(ctx context.Context, c *crawl.Crawler, w io.Writer, every tim
 func (p *progress) show(now time.Time) {
 	s := p.c.Progress()
 	if p.tty {
-		// \r and "erase line": the line is redrawn in place.
-		fmt.Fprintf(p.w, "\r\x1b[2K%s done · %s queued · %d in flight · %s errors · %s pages/s · %s",
+		line := fmt.Sprintf("%s done · %s queued · %d in flight · %s errors · %s pages/s · %s",
 			count(s.Done), count(s.Queued), s.InFlight, count(s.Errors), count(int(s.Rate())), seconds(s.Elapsed))
+		// \r and "erase line": the line is redrawn in place, which works
+		// only while it fits: a wrapped line would leave a trail.
+		fmt.Fprintf(p.w, "\r\x1b[2K%s", fit(line, width(p.w)))
 		return
 	}
 	fmt.Fprintf(p.w, "%s %s done, %s queued, %d in flight, %s errors, %s pages/s\n",
@@ -63,6 +66,28 @@ func (p *progress) stop(ctx context.Context) {
 	if p.tty {
 		fmt.Fprint(p.w, "\r\x1b[2K")
 	}
+}
+
+// fit cuts line to at most cols characters, with an ellipsis when cut.
+func fit(line string, cols int) string {
+	if cols <= 0 || utf8.RuneCountInString(line) < cols {
+		return line
+	}
+	r := []rune(line)
+	return string(r[:max(cols-2, 0)]) + "…"
+}
+
+// width returns the columns of the terminal w, or 0 when it cannot tell.
+func width(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok {
+		return 0
+	}
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	if err != nil {
+		return 0
+	}
+	return int(ws.Col)
 }
 
 // isTerminal reports whether w is a terminal.

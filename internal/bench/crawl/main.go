@@ -1,28 +1,30 @@
 // Command crawl measures the evergo crawler (examples/crawler/crawl, one
-// loop) against a goroutine crawler on net/http written here for the
-// comparison (package internal/bench/gocrawl), both crawling the same demo site at the same
-// concurrency, alternated A B A B, each in a process of its own, and prints
-// pages per second and CPU seconds for both, with their ratios.
+// loop) against a goroutine crawler on net/http written for the comparison
+// (package internal/bench/gocrawl), both crawling the same demo site at the
+// same concurrency, alternated A B A B, each in a process of its own, and
+// prints pages per second and CPU seconds for both, with their ratios.
 //
 //	go run ./internal/bench/crawl -pages 5000 -latency 5ms -c 100 -rounds 5
 //
 // The demo site (examples/crawler/demosite) runs in a third process, on
 // net/http, for the whole run; its latency is how long each response waits
-// before it is sent. A crawl's pages are its results: pages, redirects not
-// followed and errors alike, as the crawler's summary counts them; how
-// many there are depends on the order pages come in (a /go/N fetched after
-// /page/N is a 301 of its own, before it a redirect followed), so both
-// crawlers must instead have fetched the same set of URLs, redirect
-// targets included, or the run stops. CPU is user and
+// before it is sent. Both crawlers must fetch the same set of URLs,
+// redirect targets included, or the run stops; a page is one of those
+// URLs, and pages/s is their number over the crawl's time. (The results a
+// crawl counts, as its summary does, vary with the order pages come in: a
+// /go/N fetched after /page/N is a 301 result of its own, before it a
+// redirect followed, so they are shown but not compared.) CPU is user and
 // system time of the crawler's process, all threads, from its rusage.
 package main
 
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"flag"
 	"fmt"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -114,11 +116,11 @@ func main() {
 				fatalf("%v", err)
 			}
 			results[i] = append(results[i], res)
-			fmt.Printf("round %d  %-10s %6d pages (%d URLs) in %-8v %7.0f pages/s  CPU %6.3fs  (site's CPU %.2fs)\n",
-				r+1, k, res.pages, res.urls, res.elapsed.Round(time.Millisecond), res.rate(), res.cpu.Seconds(), (after - before).Seconds())
+			fmt.Printf("round %d  %-10s %6d pages (%d results) in %-8v %7.0f pages/s  CPU %6.3fs  (site's CPU %.2fs)\n",
+				r+1, k, res.urls, res.results, res.elapsed.Round(time.Millisecond), res.rate(), res.cpu.Seconds(), (after - before).Seconds())
 		}
-		if a, b := results[0][r].urls, results[1][r].urls; a != b {
-			fatalf("round %d: the crawlers fetched %d and %d URLs", r+1, a, b)
+		if a, b := results[0][r], results[1][r]; a.urls != b.urls || a.set != b.set {
+			fatalf("round %d: the crawlers fetched different sets of URLs: %d (%s) and %d (%s)", r+1, a.urls, a.set, b.urls, b.set)
 		}
 	}
 	fmt.Printf("\nmedians of %d rounds:\n", *rounds)
@@ -130,8 +132,7 @@ func main() {
 		for r := range rs {
 			rs[r] = f(results[0][r]) / f(results[1][r])
 		}
-		slices.Sort(rs)
-		return medianOf(results[0], f) / medianOf(results[1], f), rs[len(rs)/2]
+		return medianOf(results[0], f) / medianOf(results[1], f), median(rs)
 	}
 	rm, rr := ratios(result.rate)
 	cm, cr := ratios(result.cpuSeconds)
@@ -139,13 +140,14 @@ func main() {
 }
 
 type result struct {
-	pages   int           // results, as the summary counts them
-	urls    int           // distinct URLs fetched, redirect targets included
+	results int           // results, as the summary counts them
+	urls    int           // distinct URLs fetched, redirect targets included: the pages
+	set     string        // a digest of the sorted URLs
 	elapsed time.Duration // of the crawl, measured in the crawler
 	cpu     time.Duration // of the crawler's process
 }
 
-func (r result) rate() float64       { return float64(r.pages) / r.elapsed.Seconds() }
+func (r result) rate() float64       { return float64(r.urls) / r.elapsed.Seconds() }
 func (r result) cpuSeconds() float64 { return r.cpu.Seconds() }
 
 func medianOf(rs []result, f func(result) float64) float64 {
@@ -153,12 +155,22 @@ func medianOf(rs []result, f func(result) float64) float64 {
 	for i, r := range rs {
 		v[i] = f(r)
 	}
-	slices.Sort(v)
-	return v[len(v)/2]
+	return median(v)
 }
 
-// measure runs one crawl in a child process and reads "pages N elapsed D"
-// from it.
+// median returns the median of v, the mean of the middle two for an even
+// count; it sorts v.
+func median(v []float64) float64 {
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[n/2]
+}
+
+// measure runs one crawl in a child process and reads what crawlOnce
+// prints from it.
 func measure(self string, args []string) (result, error) {
 	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr
@@ -168,7 +180,7 @@ func measure(self string, args []string) (result, error) {
 	}
 	var res result
 	var elapsed string
-	if _, err := fmt.Sscanf(string(out), "pages %d urls %d elapsed %s", &res.pages, &res.urls, &elapsed); err != nil {
+	if _, err := fmt.Sscanf(string(out), "results %d urls %d set %s elapsed %s", &res.results, &res.urls, &res.set, &elapsed); err != nil {
 		return result{}, fmt.Errorf("crawler said %q: %v", out, err)
 	}
 	if res.elapsed, err = time.ParseDuration(elapsed); err != nil {
@@ -197,10 +209,11 @@ func serve(pages int, latency time.Duration) {
 // found and how long it took.
 func crawlOnce(kind, site string, conc int, timeout time.Duration, maxBody int64) {
 	start := time.Now()
-	var pages, urls int
+	var results int
+	var urls []string
 	var err error
 	if kind == "goroutine" {
-		pages, urls, err = gocrawl.Crawl(site, conc, timeout, maxBody, userAgent)
+		results, urls, err = gocrawl.Crawl(site, conc, timeout, maxBody, userAgent)
 	} else {
 		fetched := map[string]struct{}{}
 		err = scheduler.Run(context.Background(), func(ctx context.Context) error {
@@ -219,14 +232,16 @@ func crawlOnce(kind, site string, conc int, timeout time.Duration, maxBody int64
 			}
 			sum, err := c.Run(ctx)
 			if sum != nil {
-				pages = sum.Done
+				results = sum.Done
 			}
 			return err
 		})
-		urls = len(fetched)
+		urls = slices.Sorted(maps.Keys(fetched))
 	}
+	elapsed := time.Since(start)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("pages %d urls %d elapsed %v\n", pages, urls, time.Since(start))
+	digest := sha256.Sum256([]byte(strings.Join(urls, "\n")))
+	fmt.Printf("results %d urls %d set %x elapsed %v\n", results, len(urls), digest[:8], elapsed)
 }

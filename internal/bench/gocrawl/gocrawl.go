@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -44,12 +46,16 @@ type goCrawler struct {
 
 // Crawl crawls from seed with workers goroutines and returns how many
 // results it had (pages, redirects not followed and errors alike, as
-// crawl.Summary counts them) and how many distinct URLs it fetched,
-// redirect targets included.
-func Crawl(seed string, workers int, timeout time.Duration, maxBody int64, ua string) (pages, urls int, err error) {
+// crawl.Summary counts them) and the distinct URLs it fetched, redirect
+// targets included, sorted.
+func Crawl(seed string, workers int, timeout time.Duration, maxBody int64, ua string) (pages int, fetched []string, err error) {
+	seed, err = crawl.Normalize(seed)
+	if err != nil {
+		return 0, nil, err
+	}
 	u, err := url.Parse(seed)
 	if err != nil {
-		return 0, 0, err
+		return 0, nil, err
 	}
 	tr := &http.Transport{MaxIdleConns: workers, MaxIdleConnsPerHost: workers}
 	defer tr.CloseIdleConnections()
@@ -74,7 +80,7 @@ func Crawl(seed string, workers int, timeout time.Duration, maxBody int64, ua st
 		}()
 	}
 	wg.Wait()
-	return g.pages, len(g.fetched), nil
+	return g.pages, slices.Sorted(maps.Keys(g.fetched)), nil
 }
 
 func (g *goCrawler) fetchRobots() *robotstxt.Group {

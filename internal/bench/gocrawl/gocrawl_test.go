@@ -2,7 +2,9 @@ package gocrawl_test
 
 import (
 	"context"
+	"maps"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -55,10 +57,22 @@ func TestCrawlFetchesTheURLsThatTheCrawlerFetches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if urls != len(fetched) {
-		t.Errorf("the goroutine crawler fetched %d URLs, the crawler %d", urls, len(fetched))
+	if want := slices.Sorted(maps.Keys(fetched)); !slices.Equal(urls, want) {
+		t.Errorf("the goroutine crawler fetched %d URLs, the crawler %d; only the goroutine crawler: %v; only the crawler: %v",
+			len(urls), len(want), minus(urls, want), minus(want, urls))
 	}
-	if pages < 300 || pages > urls {
-		t.Errorf("the goroutine crawler had %d results for %d URLs of a 300-page site", pages, urls)
+	if pages < 300 || pages > len(urls) {
+		t.Errorf("the goroutine crawler had %d results for %d URLs of a 300-page site", pages, len(urls))
 	}
+}
+
+// minus returns the strings of the sorted a that are not in the sorted b.
+func minus(a, b []string) []string {
+	var only []string
+	for _, s := range a {
+		if _, found := slices.BinarySearch(b, s); !found {
+			only = append(only, s)
+		}
+	}
+	return only
 }
