@@ -66,7 +66,7 @@ type Progress struct {
 	Elapsed  time.Duration // since Run began, on the loop's clock
 }
 
-// Rate returns the pages done per second so far.
+// Rate returns the pages done per second so far. Never parks.
 func (p Progress) Rate() float64 {
 	if p.Elapsed <= 0 {
 		return 0
@@ -142,7 +142,7 @@ type host struct {
 }
 
 // New returns a Crawler for cfg, or an error if a seed is not an absolute
-// http or https URL or a setting is out of range.
+// http or https URL or a setting is out of range. Never parks.
 func New(cfg Config) (*Crawler, error) {
 	if len(cfg.Seeds) == 0 {
 		return nil, errors.New("crawl: no seed URL")

@@ -26,10 +26,17 @@
 // gzip and decodes it, keeps the body up to MaxBody bytes after decoding
 // (a longer one is cut there and marked Truncated, and its connection
 // closed), and keeps every connection that ends at a response boundary for
-// the next request to the same scheme, host and port. A request that fails
-// on a kept connection before any byte of the response is made again on a
-// new one, as net/http's Transport does for a GET. Timeout bounds a whole
-// fetch, connecting and redirects included, on the loop's clock.
+// the next request to the same scheme, host and port: up to MaxIdlePerHost
+// per server and MaxIdle in all, closing the one idle longest to make room,
+// so a crawl across many hosts holds a bounded number of descriptors. A
+// connection with bytes after its response, that nobody asked for, is not
+// kept. A request that fails on a kept connection before any byte of the
+// response is made again on a new one, as net/http's Transport does for a
+// GET. Informational responses (103 Early Hints) before the real one are
+// read past, up to 5, as the Transport does. Over TLS the Fetcher offers
+// only http/1.1 in ALPN. The earlier of ctx's deadline and Timeout bounds
+// a whole fetch, connecting and redirects included, on the loop's clock;
+// to stop one sooner, kill its task.
 //
 // # Choices
 //
@@ -41,7 +48,9 @@
 //     URL of the same chain is ErrRedirectLoop. A redirect to a URL seen
 //     already is the page's result as it is (a 301, say), so no URL is
 //     fetched twice; one to another host goes to the frontier, where the
-//     same-host rule and robots.txt judge it.
+//     same-host rule and robots.txt judge it. A seed's redirect to another
+//     host (http to https, example.org to www.example.org) says where the
+//     site is: that host joins the seeds' for the same-host rule.
 //   - robots.txt is fetched by the first task that needs a host, while the
 //     others wait for it; a robots.txt that cannot be fetched allows
 //     everything, and one that answers 5xx allows nothing, as Google's
@@ -50,14 +59,20 @@
 //     than Delay.
 //   - A page's result is recorded when its fetch ends; a status of 400 or
 //     more is an error of kind "http 404" and so on, and a fetch error has
-//     the kind Kind gives. Neither stops the crawl.
+//     the kind Kind gives. Neither stops the crawl. Nor does a panic while
+//     a page is fetched or parsed (a parser's, on a page from the wild): it
+//     is the page's error, of kind "panic". A panic of OnResult is the
+//     caller's own bug, and ends the crawl with it.
 //   - MaxDepth and MaxPages bound the crawl; the URLs they leave out are
 //     counted in Summary.Skipped, as are those of other hosts and those
-//     robots.txt disallows.
+//     robots.txt disallows. Once MaxPages fetches have begun, every new
+//     URL found is counted as skipped for the limit.
 //   - Run's ctx cancelled (Ctrl-C in the command) kills the fetching tasks,
 //     which closes their connections; the results of fetches that were
 //     under way are not recorded, and Run returns the summary so far,
-//     marked Interrupted.
+//     marked Interrupted. A Kill of the task in Run leaves nothing behind
+//     either: the fetching tasks are killed right after it, and the kept
+//     connections closed.
 //   - JSONL.Write never parks, so a killed task never leaves half a line;
 //     a task of the JSONL's own writes the buffer out.
 package crawl

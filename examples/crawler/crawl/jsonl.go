@@ -10,13 +10,13 @@ import (
 )
 
 // MarshalJSON writes r as an object with the fields' json names and the
-// duration as "duration_ms", in milliseconds.
-func (r *Result) MarshalJSON() ([]byte, error) {
+// duration as "duration_ms", in milliseconds. Never parks.
+func (r Result) MarshalJSON() ([]byte, error) {
 	type plain Result // without this method
 	return json.Marshal(struct {
-		*plain
+		plain
 		DurationMS float64 `json:"duration_ms"`
-	}{(*plain)(r), float64(r.Duration.Microseconds()) / 1000})
+	}{plain(r), float64(r.Duration.Microseconds()) / 1000})
 }
 
 // A JSONL writes results as JSON lines, one object per line, for the tasks
@@ -36,7 +36,8 @@ type JSONL struct {
 // jsonlChunk is how much a JSONL buffers before it writes.
 const jsonlChunk = 64 << 10
 
-// NewJSONL returns a JSONL writing to w, which may park (an ioco.File, say).
+// NewJSONL returns a JSONL writing to w, which may park (an ioco.File,
+// say). Never parks.
 func NewJSONL(w io.Writer) *JSONL { return &JSONL{w: w} }
 
 // Write appends r as one line. Once a write to the writer has failed,

@@ -15,7 +15,7 @@ import (
 // javascript:) and hrefs that do not parse are left out, as is a link to
 // the page itself; each link appears once, in document order. Malformed
 // HTML is read the way a browser would; the error is r's, if reading it
-// failed.
+// failed. Parks only when reading r does.
 func Links(page *url.URL, r io.Reader) ([]string, error) {
 	base := page
 	haveBase := false

@@ -26,7 +26,7 @@ var ErrNotHTTP = errors.New("crawl: not an absolute http or https URL")
 //
 // The query is kept as written: its order and its escapes can matter to
 // the server. It fails with an error wrapping ErrNotHTTP, or the parse
-// error.
+// error. Never parks.
 func Normalize(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {

@@ -27,7 +27,10 @@ import (
 // keep-alive and transparent gzip. It shares the crawler's normalization
 // and link extraction (crawl.Normalize, crawl.Links) and follows the same
 // rules: one host, robots.txt, a redirect on the host followed at once
-// when it leads to a URL not seen yet, bodies capped.
+// when it leads to a URL not seen yet, bodies capped. One difference is
+// left on purpose, as it is how such code is written: it reads each body
+// into a new buffer, where the crawler reuses its body buffers and gzip
+// readers (Response.Release); net/http pools its own connection buffers.
 type goCrawler struct {
 	client  *http.Client
 	ua      string
