@@ -46,8 +46,8 @@ type Fetcher struct {
 	Timeout        time.Duration // how long a fetch may take, redirects included; 0: no limit
 	MaxBody        int64         // bytes of a body kept, after decoding; 0: 10 MiB
 	MaxRedirects   int           // redirects followed; 0: 10, less than 0: none (the 3xx is the response)
-	MaxIdlePerHost int           // idle connections kept per server; 0: 64
-	MaxIdle        int           // idle connections kept in all; 0: 256
+	MaxIdlePerHost int           // idle connections kept per server; 0: 64, less than 0: none
+	MaxIdle        int           // idle connections kept in all; 0: 256, less than 0: none
 	TLSConfig      *tls.Config   // for https; nil: crypto/tls's defaults. Its NextProtos is replaced by http/1.1
 
 	idle   map[string][]*pconn // by connKey, the most recently used last
@@ -299,7 +299,7 @@ func (f *Fetcher) putIdle(pc *pconn) {
 	if max == 0 {
 		max = 256
 	}
-	if f.closed || len(f.idle[pc.key]) >= perHost {
+	if f.closed || max < 0 || len(f.idle[pc.key]) >= perHost {
 		pc.c.Close()
 		return
 	}
