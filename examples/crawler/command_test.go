@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,9 +16,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/panjf2000/ants/v2"
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 )
 
 // crawler is the command's binary, built once by TestMain.
@@ -245,5 +248,79 @@ func TestCommandFailsClearlyWhenTheOutputFileCannotBeCreated(t *testing.T) {
 	}
 	if strings.Contains(string(out), "Demo site") || strings.Contains(string(out), "Crawling") {
 		t.Errorf("the crawl began before the output file was known to be unwritable:\n%s", out)
+	}
+}
+
+// openPTY opens a pseudo-terminal of cols columns and returns its two
+// ends, closed when the test ends.
+func openPTY(t *testing.T, cols uint16) (master, slave *os.File) {
+	t.Helper()
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal here: %v", err)
+	}
+	t.Cleanup(func() { master.Close() })
+	fd := int(master.Fd())
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slave, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { slave.Close() })
+	if err := unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: cols}); err != nil {
+		t.Fatal(err)
+	}
+	return master, slave
+}
+
+func TestCommandRedrawsOneProgressLineThatFitsTheTerminal(t *testing.T) {
+	const cols = 40
+	master, slave := openPTY(t, cols)
+	cmd := exec.Command(crawler, "-demo-pages", "200", "-demo-latency", "10ms", "-c", "2")
+	cmd.Stdout = slave
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close() // the child's copy is the last: its exit ends the output
+	read := make(chan []byte)
+	go func() {
+		// A read on the master fails (EIO) once no one holds the slave.
+		data, _ := io.ReadAll(master)
+		read <- data
+	}()
+	err := cmd.Wait()
+	out := string(<-read)
+	if err != nil {
+		t.Fatalf("crawler: %v\n%q", err, out)
+	}
+	redraws := strings.Split(out, "\r\x1b[2K")
+	if len(redraws) < 3 {
+		t.Fatalf("no progress line redrawn in place on a terminal:\n%q", out)
+	}
+	cut := 0
+	for _, r := range redraws[1:] {
+		line, _, _ := strings.Cut(strings.ReplaceAll(r, "\n", "\r"), "\r")
+		if !strings.Contains(line, " done") {
+			continue // the summary, after the last clear
+		}
+		if n := utf8.RuneCountInString(line); n >= cols {
+			t.Errorf("progress line of %d characters on a terminal of %d columns: %q", n, cols, line)
+		}
+		if strings.HasSuffix(line, "…") {
+			cut++
+		}
+	}
+	if cut == 0 {
+		t.Errorf("no progress line was cut to the terminal's width:\n%q", out)
+	}
+	// The display clears its line before the summary.
+	if _, pages := summaryPages(t, redraws[len(redraws)-1]); pages == 0 {
+		t.Errorf("no pages in the summary:\n%q", out)
 	}
 }
