@@ -505,8 +505,11 @@ func TestFetchOverHTTPSSpeaksHTTP1ToAServerOfferingH2(t *testing.T) {
 	if fmt.Sprint(statuses) != "[200 200]" || fmt.Sprint(bodies) != "[over HTTP/1.1 over HTTP/1.1]" {
 		t.Errorf("two fetches: %v %q; want 200s over HTTP/1.1", statuses, bodies)
 	}
-	if fmt.Sprint(protos) != "[HTTP/1.1 HTTP/1.1]" || dials != 1 {
-		t.Errorf("the server saw requests over %v, on %d connections; want HTTP/1.1 twice on one", protos, dials)
+	mu.Lock() // the handlers wrote it on the server's goroutines
+	seen := fmt.Sprint(protos)
+	mu.Unlock()
+	if seen != "[HTTP/1.1 HTTP/1.1]" || dials != 1 {
+		t.Errorf("the server saw requests over %s, on %d connections; want HTTP/1.1 twice on one", seen, dials)
 	}
 	if !slices.Equal(cfg.NextProtos, []string{"h2"}) {
 		t.Errorf("the caller's TLSConfig.NextProtos became %v", cfg.NextProtos)
