@@ -1,27 +1,17 @@
 package crawl_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"log"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/evergo/evergo/examples/crawler/crawl"
 	"github.com/evergo/evergo/examples/crawler/demosite"
@@ -374,177 +364,6 @@ func TestCrawlAtConcurrencyOneVisitsBreadthFirstOnOneConnection(t *testing.T) {
 	}
 }
 
-func TestCrawlStopsAtMaxDepth(t *testing.T) {
-	site := demosite.New(demosite.Config{Pages: 300, Seed: 11})
-	srv := serve(t, site)
-	for _, depth := range []int{1, 2, 3} {
-		t.Run("MaxDepth"+strconv.Itoa(depth), func(t *testing.T) {
-			visits, skipped := expect(t, site, srv.URL, depth, 0)
-			results, sum, err := crawlAll(t, srv, crawl.Config{Seeds: []string{srv.URL}, SameHost: true,
-				Concurrency: 1, MaxDepth: depth})
-			if err != nil {
-				t.Fatalf("Run: %v", err)
-			}
-			checkVisits(t, results, visits)
-			for _, r := range results {
-				if r.Depth > depth {
-					t.Errorf("%v is deeper than %d", visitOf(r), depth)
-				}
-			}
-			if skipped[crawl.SkipDepth] == 0 || !maps.Equal(sum.Skipped, skipped) {
-				t.Errorf("skipped: %v, want %v", sum.Skipped, skipped)
-			}
-		})
-	}
-}
-
-func TestCrawlAtConcurrencyStopsAtMaxDepth(t *testing.T) {
-	// From one seed, the pages at depth 1 are all known before any is
-	// fetched, and depth 2 is the last, so that the set crawled does not
-	// depend on the order the workers finish in.
-	site := demosite.New(demosite.Config{Pages: 300, Seed: 11})
-	srv := serve(t, site)
-	visits, _ := expect(t, site, srv.URL, 2, 0)
-	want := map[string]int{}
-	for _, v := range visits {
-		want[v.URL] = v.Depth
-	}
-	results, _, err := crawlAll(t, srv, crawl.Config{Seeds: []string{srv.URL}, SameHost: true,
-		Concurrency: 6, MaxDepth: 2})
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	got := map[string]int{}
-	for _, r := range results {
-		got[r.URL] = r.Depth
-	}
-	if !maps.Equal(got, want) {
-		t.Errorf("crawled (URL: depth) %v\nwant %v", got, want)
-	}
-}
-
-func TestCrawlStopsAtMaxPages(t *testing.T) {
-	const max = 25
-	site := demosite.New(demosite.Config{Pages: 300, Seed: 5})
-	srv, rec := serveRecorded(t, site)
-	visits, skipped := expect(t, site, srv.URL, 0, max)
-	all, _ := expect(t, site, srv.URL, 0, 0)
-	if !slices.Equal(visits, all[:max]) {
-		t.Fatalf("the model is wrong: the first %d visits of a crawl with no limit differ from one with MaxPages", max)
-	}
-	results, sum, err := crawlAll(t, srv, crawl.Config{Seeds: []string{srv.URL}, SameHost: true,
-		Concurrency: 1, MaxPages: max})
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	checkVisits(t, results, visits)
-	if sum.Done != max || skipped[crawl.SkipLimit] == 0 || !maps.Equal(sum.Skipped, skipped) {
-		t.Errorf("%d done, skipped %v; want %d, %v", sum.Done, sum.Skipped, max, skipped)
-	}
-	// Redirects followed make two requests of one fetch; robots.txt is one more.
-	if n := len(rec.Paths()); n > 2*max+1 {
-		t.Errorf("the server got %d requests for %d pages", n, max)
-	}
-
-	t.Run("Concurrency8", func(t *testing.T) {
-		results, sum, err := crawlAll(t, srv, crawl.Config{Seeds: []string{srv.URL}, SameHost: true,
-			Concurrency: 8, MaxPages: max})
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-		urls := map[string]bool{}
-		for _, r := range results {
-			urls[r.URL] = true
-		}
-		if len(results) != max || len(urls) != max || sum.Done != max {
-			t.Errorf("%d results, for %d URLs, %d done; want %d", len(results), len(urls), sum.Done, max)
-		}
-	})
-}
-
-func TestCrawlNeverRequestsWhatRobotsTxtDisallows(t *testing.T) {
-	site := demosite.New(demosite.Config{Pages: 100, Seed: 2})
-	mux := http.NewServeMux()
-	mux.Handle("/", site)
-	mux.HandleFunc("/hop", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, demosite.Disallowed+"hop", http.StatusFound)
-	})
-	srv, rec := serveRecorded(t, mux)
-	_, skipped := expect(t, site, srv.URL, 0, 0)
-	results, sum, err := crawlAll(t, srv, crawl.Config{Seeds: []string{srv.URL, srv.URL + "/hop"},
-		SameHost: true, Concurrency: 4})
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	for _, p := range rec.Paths() {
-		if strings.HasPrefix(p, demosite.Disallowed) {
-			t.Errorf("%s was requested; robots.txt disallows it", p)
-		}
-	}
-	// Once to learn the rules, once as a page that / links to.
-	if n := rec.count("/robots.txt"); n != 2 {
-		t.Errorf("/robots.txt was requested %d times, want 2", n)
-	}
-	if skipped[crawl.SkipRobots] == 0 || sum.Skipped[crawl.SkipRobots] != skipped[crawl.SkipRobots] {
-		t.Errorf("%d URLs skipped for robots.txt, want %d", sum.Skipped[crawl.SkipRobots], skipped[crawl.SkipRobots])
-	}
-	hop := false
-	for _, r := range results {
-		if strings.Contains(r.URL, demosite.Disallowed) || strings.Contains(r.FinalURL, demosite.Disallowed) {
-			t.Errorf("a result for %v", visitOf(r))
-		}
-		if r.URL == srv.URL+"/hop" {
-			hop = true
-			if r.Status != http.StatusFound || r.FinalURL != "" || r.Error != "" {
-				t.Errorf("/hop: %v; want its 302, not followed into %s", visitOf(r), demosite.Disallowed)
-			}
-		}
-	}
-	if !hop {
-		t.Errorf("no result for the seed /hop")
-	}
-}
-
-func TestCrawlTimesOutASlowPageWithoutStallingTheOthers(t *testing.T) {
-	const fast = 10
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprint(w, `<a href="/slow">slow</a>`)
-		for i := range fast {
-			fmt.Fprintf(w, `<a href="/fast/%d">fast</a>`, i)
-		}
-	})
-	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
-		<-r.Context().Done() // no answer, until the client hangs up
-	})
-	mux.HandleFunc("/fast/", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, "fast")
-	})
-	srv := serve(t, mux)
-	results, sum, err := crawlAll(t, srv, crawl.Config{Seeds: []string{srv.URL}, Concurrency: 2,
-		Timeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if len(results) != fast+2 {
-		t.Fatalf("%d results, want %d", len(results), fast+2)
-	}
-	// The slow page's worker waited; the other one fetched the fast
-	// pages meanwhile, all of them before the slow one ran out of time.
-	for _, r := range results[:fast+1] {
-		if r.Status != 200 || r.Error != "" || strings.HasSuffix(r.URL, "/slow") {
-			t.Errorf("%v came before the slow page's timeout; want all of / and /fast/N, with 200s", visitOf(r))
-		}
-	}
-	if r := results[fast+1]; r.URL != srv.URL+"/slow" || r.Kind != "timeout" || r.Status != 0 {
-		t.Errorf("the last result is %v, want /slow's timeout", visitOf(r))
-	}
-	if sum.ErrorKinds["timeout"] != 1 || sum.Status[200] != fast+1 {
-		t.Errorf("summary: statuses %v, errors %v", sum.Status, sum.ErrorKinds)
-	}
-}
-
 func TestCrawlFindsLinksInMalformedHTMLAndNoneInOtherContent(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -600,293 +419,77 @@ func TestCrawlFindsLinksInMalformedHTMLAndNoneInOtherContent(t *testing.T) {
 	}
 }
 
-func TestCrawlRecordsHTTPAndConnectionErrors(t *testing.T) {
-	mux := failures(t)
-	mux.HandleFunc("/server-error", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "failing on purpose", http.StatusInternalServerError)
-	})
-	paths := map[string]string{ // the kinds of results
-		"/missing":           "http 404",
-		"/server-error":      "http 500",
-		"/connection-reset":  "connection reset",
-		"/bad-response":      "bad response",
-		"/connection-closed": "connection closed",
-		"/bad-body":          "bad body",
-	}
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		for _, p := range slices.Sorted(maps.Keys(paths)) {
-			fmt.Fprintf(w, "<a href=%q>%s</a>\n", p, p)
+// htmlSite serves pages, by path: /robots.txt as text, the others as
+// HTML; any other path is a 404.
+func htmlSite(pages map[string]string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, ok := pages[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
 		}
-	})
-	srv := serve(t, mux)
-	results, sum, err := crawlAll(t, nil, crawl.Config{Seeds: []string{srv.URL}, Concurrency: 3})
-	if err != nil {
-		t.Fatalf("Run: %v", err)
+		if r.URL.Path == "/robots.txt" {
+			w.Header().Set("Content-Type", "text/plain")
+		} else {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		}
+		fmt.Fprint(w, body)
 	}
-	if len(results) != len(paths)+1 {
-		t.Fatalf("%d results, want %d", len(results), len(paths)+1)
+}
+
+// anchors returns an <a> for each of hrefs.
+func anchors(hrefs ...string) string {
+	var b strings.Builder
+	for _, h := range hrefs {
+		fmt.Fprintf(&b, "<a href=%q>%s</a>\n", h, h)
 	}
-	wantKinds := map[string]int{}
+	return b.String()
+}
+
+// urlsOf returns the results' URLs, in order, without root.
+func urlsOf(results []crawl.Result, root string) []string {
+	var urls []string
 	for _, r := range results {
-		p := strings.TrimPrefix(r.URL, srv.URL)
-		if p == "/" {
-			continue
-		}
-		want := paths[p]
-		wantKinds[want]++
-		if r.Kind != want || r.Error == "" {
-			t.Errorf("%s: kind %q, error %q; want kind %q", p, r.Kind, r.Error, want)
-		}
-		if status, ok := strings.CutPrefix(want, "http "); ok && (strconv.Itoa(r.Status) != status ||
-			r.Error != status+" "+http.StatusText(r.Status)) {
-			t.Errorf("%s: status %d, error %q; want %s and its status line", p, r.Status, r.Error, status)
-		}
+		urls = append(urls, strings.TrimPrefix(r.URL, root))
 	}
-	if !maps.Equal(sum.ErrorKinds, wantKinds) || sum.Errors != len(paths) {
-		t.Errorf("%d errors by kind: %v; want %v", sum.Errors, sum.ErrorKinds, wantKinds)
-	}
-	if want := map[int]int{200: 1, 404: 1, 500: 1}; !maps.Equal(sum.Status, want) {
-		t.Errorf("statuses: %v, want %v", sum.Status, want)
-	}
+	return urls
 }
 
-// dropKept serves h with a Content-Length and without Connection: close,
-// and closes the connection once the response is out: the client believes
-// it may keep it, and finds it closed at its next request.
-func dropKept(t *testing.T, h http.Handler) http.HandlerFunc {
-	return hijack(t, func(c net.Conn, r *http.Request) {
-		out := httptest.NewRecorder()
-		h.ServeHTTP(out, r)
-		var b bytes.Buffer
-		fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", out.Code, http.StatusText(out.Code))
-		out.Header().Del("Content-Length")
-		out.Header().Write(&b)
-		fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n", out.Body.Len())
-		b.Write(out.Body.Bytes())
-		c.Write(b.Bytes())
-		c.Close()
-	})
-}
-
-func TestCrawlRetriesOnAServerThatDropsKeptConnections(t *testing.T) {
-	site := demosite.New(demosite.Config{Pages: 30, Seed: 4})
-	srv, rec := serveRecorded(t, dropKept(t, site))
-	visits, _ := expect(t, site, srv.URL, 0, 0)
-	results, sum, err := crawlAll(t, nil, crawl.Config{Seeds: []string{srv.URL}, SameHost: true, Concurrency: 1})
+func TestCrawlFollowsASeedsRedirectToAnotherHostAndNoFurther(t *testing.T) {
+	c, crec := serveRecorded(t, htmlSite(map[string]string{"/": "<p>elsewhere</p>"}))
+	b := serve(t, htmlSite(map[string]string{
+		"/":   anchors("/p1", "/p2", c.URL+"/x"),
+		"/p1": anchors("/p2", "/", c.URL+"/y"),
+		"/p2": "<p>the end</p>",
+	}))
+	a := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			http.Redirect(w, r, b.URL+"/", http.StatusMovedPermanently)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	results, sum, err := crawlAll(t, nil, crawl.Config{Seeds: []string{a.URL}, SameHost: true, Concurrency: 1})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	checkVisits(t, results, visits)
-	// Each request found its kept connection closed, and was made again
-	// on a new one.
-	if n := len(rec.Paths()); sum.Connections != n || int(rec.conns.Load()) != n {
-		t.Errorf("%d requests served, %d connections made, %d seen by the server; want one each",
-			n, sum.Connections, rec.conns.Load())
-	}
-}
-
-// openFDs returns how many file descriptors the process has open.
-func openFDs(t *testing.T) int {
-	t.Helper()
-	fds, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("cannot count fds: %v", err)
-	}
-	return len(fds)
-}
-
-func TestCrawlCancelledStopsWithTheSummarySoFarAndLeavesNoFD(t *testing.T) {
-	const cancelAt = 20
-	fds := openFDs(t)
-	site := demosite.New(demosite.Config{Pages: 400, Seed: 9, Latency: time.Millisecond})
-	srv := httptest.NewServer(site)
-	defer srv.Close()
-	all, _ := expect(t, site, srv.URL, 0, 0)
-
-	var results []crawl.Result
-	var sum *crawl.Summary
-	var runErr error
-	var fdsInLoop, fdsAfterRun int
-	run(t, func(ctx context.Context) error {
-		pool, err := futures.NewThreadPool(1)
-		if err != nil {
-			return err
-		}
-		defer pool.Shutdown(ctx, true)
-		crawlCtx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		c, err := crawl.New(crawl.Config{Seeds: []string{srv.URL}, SameHost: true, Concurrency: 4,
-			OnResult: func(_ context.Context, r *crawl.Result) {
-				results = append(results, *r)
-				if len(results) == cancelAt {
-					cancel() // as Ctrl-C does
-				}
-			}})
-		if err != nil {
-			return err
-		}
-		fdsInLoop = openFDs(t)
-		sum, runErr = c.Run(crawlCtx)
-		// The server's side of the connections closed: what is left
-		// open is the crawler's.
-		if err := closeServerConns(ctx, pool, srv); err != nil {
-			return err
-		}
-		fdsAfterRun = openFDs(t)
-		return nil
-	})
-	if fdsAfterRun != fdsInLoop {
-		t.Errorf("%d fds open once Run returned, %d before it ran", fdsAfterRun, fdsInLoop)
-	}
-	if !errors.Is(runErr, context.Canceled) || sum == nil || !sum.Interrupted {
-		t.Fatalf("Run cancelled = %+v, %v; want an interrupted summary and context.Canceled", sum, runErr)
-	}
-	if len(results) < cancelAt || len(results) >= len(all) {
-		t.Errorf("%d results; want at least %d and fewer than the %d of a whole crawl", len(results), cancelAt, len(all))
-	}
-	// The summary counts what OnResult was given, no more, no less.
-	status, kinds := map[int]int{}, map[string]int{}
-	var bytes int64
-	errs := 0
+	var got []string
 	for _, r := range results {
-		if r.Status != 0 {
-			status[r.Status]++
-		}
-		if r.Error != "" {
-			errs++
-			kinds[r.Kind]++
-		}
-		bytes += r.Bytes
+		got = append(got, fmt.Sprintf("%s %d depth %d", r.URL, r.Status, r.Depth))
 	}
-	if sum.Done != len(results) || sum.Errors != errs || sum.Bytes != bytes ||
-		!maps.Equal(sum.Status, status) || !maps.Equal(sum.ErrorKinds, kinds) {
-		t.Errorf("summary: %d done, %d errors, %d bytes, statuses %v, kinds %v;\nthe results: %d, %d, %d, %v, %v",
-			sum.Done, sum.Errors, sum.Bytes, sum.Status, sum.ErrorKinds, len(results), errs, bytes, status, kinds)
+	want := []string{
+		a.URL + "/ 301 depth 0", // the redirect, handed to the frontier
+		b.URL + "/ 200 depth 0",
+		b.URL + "/p1 200 depth 1",
+		b.URL + "/p2 200 depth 1",
 	}
-	if sum.InFlight != 0 || sum.Queued != 0 {
-		t.Errorf("summary: %d in flight, %d queued; want none once Run returned", sum.InFlight, sum.Queued)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("results:\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
 	}
-	if _, ok := kinds["cancelled"]; ok {
-		t.Errorf("a fetch that the cancellation ended has a result")
+	if want := map[string]int{crawl.SkipOtherHost: 2}; !maps.Equal(sum.Skipped, want) {
+		t.Errorf("skipped %v, want %v: C's /x and /y", sum.Skipped, want)
 	}
-	srv.Close() // the server's side of the connections, and its listener
-	if n := openFDs(t); n != fds {
-		t.Errorf("%d fds open after the crawl, %d before", n, fds)
-	}
-}
-
-// serveTLS serves h over TLS, with the server's handshake errors kept out
-// of the test's log.
-func serveTLS(t *testing.T, h http.Handler) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(h)
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func TestCrawlOverHTTPSWithTheTestCertificate(t *testing.T) {
-	site := demosite.New(demosite.Config{Pages: 40, Seed: 8})
-	srv := serveTLS(t, site)
-	visits, skipped := expect(t, site, srv.URL, 0, 0)
-	roots := x509.NewCertPool()
-	roots.AddCert(srv.Certificate())
-	results, sum, err := crawlAll(t, srv, crawl.Config{Seeds: []string{srv.URL}, SameHost: true, Concurrency: 1,
-		TLSConfig: &tls.Config{RootCAs: roots}})
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if !strings.HasPrefix(srv.URL, "https://") || sum.Status[200] == 0 {
-		t.Fatalf("crawl of %s: statuses %v", srv.URL, sum.Status)
-	}
-	checkVisits(t, results, visits)
-	if !maps.Equal(sum.Skipped, skipped) || sum.Connections != 1 {
-		t.Errorf("skipped %v, %d connections; want %v, 1", sum.Skipped, sum.Connections, skipped)
-	}
-}
-
-func TestCrawlOverHTTPSFailsWithoutTheRootCA(t *testing.T) {
-	srv := serveTLS(t, demosite.New(demosite.Config{Pages: 40}))
-	results, sum, err := crawlAll(t, srv, crawl.Config{Seeds: []string{srv.URL}, Concurrency: 2})
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if len(results) != 1 || results[0].Kind != "tls" || results[0].Status != 0 || results[0].Error == "" {
-		t.Fatalf("results %+v; want the seed's alone, failed with kind tls", results)
-	}
-	if want := map[string]int{"tls": 1}; !maps.Equal(sum.ErrorKinds, want) || sum.Done != 1 {
-		t.Errorf("%d done, errors by kind %v; want 1, %v", sum.Done, sum.ErrorKinds, want)
-	}
-}
-
-func TestJSONLWritesOneObjectPerResult(t *testing.T) {
-	site := demosite.New(demosite.Config{Pages: 40, Seed: 6})
-	srv := serve(t, site)
-	var buf bytes.Buffer
-	j := crawl.NewJSONL(&buf)
-	var results []crawl.Result
-	var flushErr error
-	run(t, func(ctx context.Context) error {
-		c, err := crawl.New(crawl.Config{Seeds: []string{srv.URL}, SameHost: true, Concurrency: 4,
-			OnResult: func(ctx context.Context, r *crawl.Result) {
-				results = append(results, *r)
-				j.Write(ctx, r)
-			}})
-		if err != nil {
-			return err
-		}
-		if _, err := c.Run(ctx); err != nil {
-			return err
-		}
-		flushErr = j.Flush(ctx)
-		return nil
-	})
-	if flushErr != nil {
-		t.Fatalf("Flush: %v", flushErr)
-	}
-	var lines []map[string]any
-	sc := bufio.NewScanner(&buf)
-	for sc.Scan() {
-		var obj map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &obj); err != nil {
-			t.Fatalf("line %d is not JSON: %v\n%s", len(lines)+1, err, sc.Bytes())
-		}
-		lines = append(lines, obj)
-	}
-	if len(lines) != len(results) || len(results) == 0 {
-		t.Fatalf("%d lines for %d results", len(lines), len(results))
-	}
-	kinds := map[string]bool{}
-	for i, obj := range lines {
-		r := results[i]
-		want := map[string]any{
-			"url":         r.URL,
-			"depth":       float64(r.Depth),
-			"bytes":       float64(r.Bytes),
-			"links":       float64(r.Links),
-			"duration_ms": float64(r.Duration.Microseconds()) / 1000,
-		}
-		if r.Status != 0 {
-			want["status"] = float64(r.Status)
-		}
-		if r.Error != "" {
-			want["error"], want["kind"] = r.Error, r.Kind
-			kinds[r.Kind] = true
-		}
-		if r.FinalURL != "" {
-			want["final_url"] = r.FinalURL
-		}
-		if r.ContentType != "" {
-			want["content_type"] = r.ContentType
-		}
-		if !maps.Equal(obj, want) {
-			t.Errorf("line %d: %v\nwant %v", i+1, obj, want)
-		}
-	}
-	// The lines have the errors of every kind, and one without a status.
-	if !kinds["http 404"] || !kinds["http 500"] || !kinds["redirect loop"] {
-		t.Errorf("error kinds in the lines: %v", kinds)
+	if p := crec.Paths(); len(p) != 0 {
+		t.Errorf("the third host got requests %v; it is out of scope", p)
 	}
 }

@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +24,30 @@ import (
 	"github.com/evergo/evergo/futures"
 	"github.com/evergo/evergo/scheduler"
 )
+
+func TestFetchKindOfAFailureToConnectIsConnect(t *testing.T) {
+	dial := func(errno syscall.Errno) error {
+		return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", errno)}
+	}
+	for _, tc := range []struct {
+		err  error
+		kind string
+	}{
+		{dial(syscall.EHOSTUNREACH), "connect"},
+		{dial(syscall.ENETUNREACH), "connect"},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("socket", syscall.EMFILE)}, "connect"},
+		{fmt.Errorf("wrapped: %w", dial(syscall.EHOSTUNREACH)), "connect"},
+		{dial(syscall.ECONNREFUSED), "connection refused"},
+		{dial(syscall.ETIMEDOUT), "timeout"},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "nowhere.invalid", IsNotFound: true}}, "dns"},
+		{&net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.EHOSTUNREACH)}, "bad response"},
+		{&net.OpError{Op: "write", Net: "tcp", Err: os.NewSyscallError("write", syscall.ENETDOWN)}, "bad response"},
+	} {
+		if k := crawl.Kind(tc.err); k != tc.kind {
+			t.Errorf("Kind(%v) = %q, want %q", tc.err, k, tc.kind)
+		}
+	}
+}
 
 // run runs main as the first task of a loop and fails t with the loop's
 // error. Tasks report what they find with t.Errorf, or hand it out through

@@ -3,21 +3,16 @@ package crawl_test
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -461,81 +456,5 @@ func TestFetchEndsByTheEarlierOfCtxDeadlineAndTimeout(t *testing.T) {
 				t.Errorf("Fetch timed out after %v, before the %v it had", took, tc.atLeast)
 			}
 		})
-	}
-}
-
-func TestFetchOverHTTPSSpeaksHTTP1ToAServerOfferingH2(t *testing.T) {
-	var protos []string
-	var mu sync.Mutex
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		protos = append(protos, r.Proto)
-		mu.Unlock()
-		fmt.Fprint(w, "over ", r.Proto)
-	}))
-	srv.EnableHTTP2 = true
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	if !slices.Contains(srv.TLS.NextProtos, "h2") {
-		t.Fatalf("the server offers %v, not h2", srv.TLS.NextProtos)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(srv.Certificate())
-	cfg := &tls.Config{RootCAs: roots, NextProtos: []string{"h2"}}
-	var statuses []int
-	var bodies []string
-	var dials int
-	run(t, func(ctx context.Context) error {
-		f := &crawl.Fetcher{TLSConfig: cfg}
-		defer f.Close()
-		for range 2 {
-			resp, err := f.Fetch(ctx, parse(t, srv.URL+"/"), nil)
-			if err != nil {
-				t.Errorf("Fetch %s with NextProtos h2: %v", srv.URL, err)
-				return nil
-			}
-			statuses = append(statuses, resp.Status)
-			bodies = append(bodies, string(resp.Body))
-			resp.Release()
-		}
-		dials = f.Dials()
-		return nil
-	})
-	if fmt.Sprint(statuses) != "[200 200]" || fmt.Sprint(bodies) != "[over HTTP/1.1 over HTTP/1.1]" {
-		t.Errorf("two fetches: %v %q; want 200s over HTTP/1.1", statuses, bodies)
-	}
-	mu.Lock() // the handlers wrote it on the server's goroutines
-	seen := fmt.Sprint(protos)
-	mu.Unlock()
-	if seen != "[HTTP/1.1 HTTP/1.1]" || dials != 1 {
-		t.Errorf("the server saw requests over %s, on %d connections; want HTTP/1.1 twice on one", seen, dials)
-	}
-	if !slices.Equal(cfg.NextProtos, []string{"h2"}) {
-		t.Errorf("the caller's TLSConfig.NextProtos became %v", cfg.NextProtos)
-	}
-}
-
-func TestFetchKindOfAFailureToConnectIsConnect(t *testing.T) {
-	dial := func(errno syscall.Errno) error {
-		return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", errno)}
-	}
-	for _, tc := range []struct {
-		err  error
-		kind string
-	}{
-		{dial(syscall.EHOSTUNREACH), "connect"},
-		{dial(syscall.ENETUNREACH), "connect"},
-		{&net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("socket", syscall.EMFILE)}, "connect"},
-		{fmt.Errorf("wrapped: %w", dial(syscall.EHOSTUNREACH)), "connect"},
-		{dial(syscall.ECONNREFUSED), "connection refused"},
-		{dial(syscall.ETIMEDOUT), "timeout"},
-		{&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "nowhere.invalid", IsNotFound: true}}, "dns"},
-		{&net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.EHOSTUNREACH)}, "bad response"},
-		{&net.OpError{Op: "write", Net: "tcp", Err: os.NewSyscallError("write", syscall.ENETDOWN)}, "bad response"},
-	} {
-		if k := crawl.Kind(tc.err); k != tc.kind {
-			t.Errorf("Kind(%v) = %q, want %q", tc.err, k, tc.kind)
-		}
 	}
 }
