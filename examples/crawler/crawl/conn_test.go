@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/evergo/evergo/examples/crawler/crawl"
 	"github.com/evergo/evergo/futures"
 	"github.com/evergo/evergo/scheduler"
@@ -456,5 +458,51 @@ func TestFetchEndsByTheEarlierOfCtxDeadlineAndTimeout(t *testing.T) {
 				t.Errorf("Fetch timed out after %v, before the %v it had", took, tc.atLeast)
 			}
 		})
+	}
+}
+
+// fetchAroundIdle fetches /a and /b with a Fetcher on peers whose
+// connections answer "a" and "b" in turn, doing idle to the first
+// connection's server end in between, while it is idle; it returns the
+// bodies and the dials after each fetch.
+func fetchAroundIdle(t *testing.T, idle func(p *peerSite) error) (p *peerSite, bodies []string, dials []int) {
+	f := &crawl.Fetcher{}
+	p = dialPeers(t, f, response("a"), response("b"))
+	run(t, func(ctx context.Context) error {
+		defer f.Close()
+		for i, path := range []string{"/a", "/b"} {
+			if i == 1 {
+				if err := idle(p); err != nil {
+					return err
+				}
+			}
+			bodies = append(bodies, fetchBody(ctx, t, f, "http://peer.test"+path))
+			dials = append(dials, f.Dials())
+		}
+		return nil
+	})
+	return p, bodies, dials
+}
+
+func TestFetchDoesNotReuseAConnectionThatGotBytesWhileIdle(t *testing.T) {
+	_, bodies, dials := fetchAroundIdle(t, func(p *peerSite) error {
+		p.write(0, response(`<a href="/injected">not asked for</a>`))
+		return nil
+	})
+	if fmt.Sprint(bodies) != "[a b]" || fmt.Sprint(dials) != "[1 2]" {
+		t.Errorf("bodies %q after dials %v; want [a b] after [1 2]: the response that came while idle is no one's", bodies, dials)
+	}
+}
+
+func TestFetchDoesNotReuseAConnectionClosedWhileIdle(t *testing.T) {
+	p, bodies, dials := fetchAroundIdle(t, func(p *peerSite) error { return closeWrite(p.peers[0]) })
+	if fmt.Sprint(bodies) != "[a b]" || fmt.Sprint(dials) != "[1 2]" {
+		t.Errorf("bodies %q after dials %v; want [a b] after [1 2]", bodies, dials)
+	}
+	// The request went to the new connection alone: the closed one was
+	// passed over before a request was written on it.
+	var b [256]byte
+	if n, _ := unix.Read(p.peers[0], b[:]); strings.Count(string(b[:n]), "GET ") != 1 {
+		t.Errorf("the first connection got %q; want the request for /a alone", b[:n])
 	}
 }

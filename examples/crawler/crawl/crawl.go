@@ -41,8 +41,9 @@ type Config struct {
 }
 
 // A Result is what the crawl found at one URL. A page that failed (no
-// response, or a status of 400 or more) has Error set, and Kind names the
-// kind of failure for the summary (see Kind).
+// response, or a status of 400 or more) has Error set, cut to a few
+// hundred bytes (net/http's errors quote what they could not parse), and
+// Kind names the kind of failure for the summary (see Kind).
 type Result struct {
 	URL         string        `json:"url"`
 	Status      int           `json:"status,omitempty"`
@@ -346,7 +347,7 @@ func (c *Crawler) try(ctx context.Context, it item) (res *Result) {
 				panic(r)
 			}
 			res = &Result{URL: it.url.String(), Depth: it.depth,
-				Error: fmt.Sprintf("crawl: panic: %v", r), Kind: "panic"}
+				Error: clip(fmt.Sprintf("crawl: panic: %v", r)), Kind: "panic"}
 		}
 	}()
 	if c.full {
@@ -373,7 +374,7 @@ func (c *Crawler) try(ctx context.Context, it item) (res *Result) {
 	resp, err := c.fetch(ctx, it)
 	res.Duration = c.now().Sub(t0)
 	if err != nil {
-		res.Error, res.Kind = err.Error(), Kind(err)
+		res.Error, res.Kind = clip(err.Error()), Kind(err)
 		return res
 	}
 	defer resp.Release()
@@ -399,7 +400,7 @@ func (c *Crawler) read(it item, resp *Response, res *Result) {
 		res.FinalURL = final
 	}
 	if resp.Status >= 400 {
-		res.Error, res.Kind = resp.StatusText, "http "+strconv.Itoa(resp.Status)
+		res.Error, res.Kind = clip(resp.StatusText), "http "+strconv.Itoa(resp.Status)
 		return
 	}
 	if resp.Status >= 300 {

@@ -30,13 +30,34 @@
 // per server and MaxIdle in all, closing the one idle longest to make room,
 // so a crawl across many hosts holds a bounded number of descriptors. A
 // connection with bytes after its response, that nobody asked for, is not
-// kept. A request that fails on a kept connection before any byte of the
+// kept, nor is one that receives any while it is idle (below). A request that fails on a kept connection before any byte of the
 // response is made again on a new one, as net/http's Transport does for a
 // GET. Informational responses (103 Early Hints) before the real one are
 // read past, up to 5, as the Transport does. Over TLS the Fetcher offers
 // only http/1.1 in ALPN. The earlier of ctx's deadline and Timeout bounds
 // a whole fetch, connecting and redirects included, on the loop's clock;
-// to stop one sooner, kill its task.
+// to stop one sooner, kill its task. The deadline is checked at every
+// read as well as by the connection: a server that keeps bytes coming
+// never makes a read wait, yet its fetch ends on time. A deadline that
+// passes in the middle of a line of the header is a timeout, not a
+// malformed response.
+//
+// Everything read from a server is bounded. A response's header (status
+// line, fields, blank line) may be MaxResponseHeaderBytes long, 1 MiB by
+// default, as net/http's server allows a request's (its Transport allows
+// 10 MiB); a longer one fails with ErrHeaderTooLarge, of kind "header too
+// large". Each informational response has a header of its own, as in
+// net/http. The body is cut at MaxBody. The text of a fetch's error is cut
+// to a few hundred bytes, as net/http's errors quote what they could not
+// parse.
+//
+// A connection is reused only if nothing came on it while it sat idle:
+// right before the next request, the socket is asked (a peek that does
+// not wait) and, over TLS, the TLS layer's buffer read with a deadline
+// already passed. A connection with a byte to read, an end of file or an
+// error is closed: an unsolicited response would be read as the next
+// request's (net/http closes it too: "Unsolicited response received on
+// idle HTTP channel").
 //
 // # Choices
 //

@@ -12,8 +12,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"syscall"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/evergo/evergo/ioco"
 	"github.com/evergo/evergo/scheduler"
@@ -24,7 +28,17 @@ import (
 var (
 	ErrRedirectLoop     = errors.New("crawl: redirect loop")
 	ErrTooManyRedirects = errors.New("crawl: too many redirects")
+	// ErrHeaderTooLarge is the error of a response whose header (status
+	// line, fields and the blank line after them) is longer than
+	// MaxResponseHeaderBytes.
+	ErrHeaderTooLarge = errors.New("crawl: response header too large")
 )
+
+// DefaultMaxResponseHeaderBytes is the Fetcher's bound on the header of a
+// response when its MaxResponseHeaderBytes is 0: 1 MiB, as net/http's
+// server bounds a request's (http.DefaultMaxHeaderBytes). Real headers are
+// a few KiB; net/http's Transport allows 10 MiB.
+const DefaultMaxResponseHeaderBytes = 1 << 20
 
 // A Fetcher makes HTTP/1.1 GET requests over ioco conns, for the tasks of
 // one loop, and keeps the connections that the server leaves open, per
@@ -40,7 +54,11 @@ var (
 //
 // The kept connections are bounded twice: MaxIdlePerHost per server, and
 // MaxIdle in all, the one unused longest closed first to make room, so a
-// crawl of many hosts holds a bounded number of descriptors.
+// crawl of many hosts holds a bounded number of descriptors. Every byte
+// read from a server is bounded too: a response's header by
+// MaxResponseHeaderBytes, its body by MaxBody, and the whole fetch by its
+// deadline, checked at every read (a server that never stops sending
+// never makes a read wait, where a conn's deadline is checked).
 type Fetcher struct {
 	UserAgent      string        // the User-Agent header; empty: net/http's
 	Timeout        time.Duration // how long a fetch may take, redirects included; 0: no limit
@@ -50,6 +68,13 @@ type Fetcher struct {
 	MaxIdle        int           // idle connections kept in all; 0: 256, less than 0: none
 	TLSConfig      *tls.Config   // for https; nil: crypto/tls's defaults. Its NextProtos is replaced by http/1.1
 
+	// MaxResponseHeaderBytes bounds the header of each response (and of
+	// each informational one before it), as net/http's Transport field
+	// of the name does: a longer one fails the fetch with
+	// ErrHeaderTooLarge. 0: DefaultMaxResponseHeaderBytes (1 MiB); less
+	// than 0 is an error.
+	MaxResponseHeaderBytes int64
+
 	idle   map[string][]*pconn // by connKey, the most recently used last
 	oldest *pconn              // the list of all idle connections, by the time they went idle
 	newest *pconn
@@ -58,6 +83,13 @@ type Fetcher struct {
 	gz     []*gzip.Reader  // readers to Reset, so that a page allocates none
 	bufs   []*bytes.Buffer // body buffers handed back by Response.Release
 	dials  int             // connections made, for tests and the summary
+
+	// dialHook, if not nil, makes the connections to http servers in
+	// place of ioco.Dial: the tests' way to put a socketpair under a fetch.
+	dialHook func(ctx context.Context, network, addr string) (net.Conn, error)
+	// wrote, if not nil, is called once each request is written, before
+	// its response is read: the Crawler's pacing hears of it so.
+	wrote func(u *url.URL)
 }
 
 // A Response is what Fetch returns: the last response of the chain of
@@ -112,6 +144,9 @@ func (f *Fetcher) Fetch(ctx context.Context, u *url.URL, redirect RedirectFunc) 
 	maxRedirects := f.MaxRedirects
 	if maxRedirects == 0 {
 		maxRedirects = 10
+	}
+	if f.MaxResponseHeaderBytes < 0 {
+		return nil, errors.New("crawl: Fetcher.MaxResponseHeaderBytes is negative")
 	}
 	u, err := normalize(u)
 	if err != nil {
@@ -186,6 +221,7 @@ func (f *Fetcher) Close() {
 type pconn struct {
 	key    string
 	c      net.Conn
+	r      *connReader // what br reads from: c, bounded
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	reused bool // it served a request before this one
@@ -197,7 +233,7 @@ type pconn struct {
 // connection if there is one, else on a new one. A kept connection may
 // have been closed by the server meanwhile: a request that fails on it
 // before any of the response came is made again on a new connection, as
-// net/http's Transport does for a GET.
+// net/http's Transport does for a GET. May park.
 func (f *Fetcher) get(ctx context.Context, u *url.URL, deadline time.Time) (*Response, error) {
 	key, addr, err := connKey(u)
 	if err != nil {
@@ -274,18 +310,29 @@ func connKey(u *url.URL) (key, addr string, err error) {
 }
 
 // takeIdle returns the connection to key's server used last, out of the
-// idle pool, or nil. Never parks.
+// idle pool, or nil. A connection that received bytes while it sat idle
+// (a response nobody asked for, or the server's end of file) is closed
+// and passed over: read as the next request's response, an unsolicited
+// one would be taken for it. net/http's Transport closes such a
+// connection too ("Unsolicited response received on idle HTTP channel").
+// Never parks.
 func (f *Fetcher) takeIdle(key string) *pconn {
-	conns := f.idle[key]
-	if len(conns) == 0 {
-		return nil
+	for {
+		conns := f.idle[key]
+		if len(conns) == 0 {
+			return nil
+		}
+		pc := conns[len(conns)-1]
+		conns[len(conns)-1] = nil
+		f.idle[key] = conns[:len(conns)-1]
+		f.unlink(pc)
+		if !pc.quiet() {
+			pc.c.Close()
+			continue
+		}
+		pc.reused = true
+		return pc
 	}
-	pc := conns[len(conns)-1]
-	conns[len(conns)-1] = nil
-	f.idle[key] = conns[:len(conns)-1]
-	f.unlink(pc)
-	pc.reused = true
-	return pc
 }
 
 // putIdle keeps pc for a later request to its server, or closes it when
@@ -374,6 +421,8 @@ func (f *Fetcher) dial(ctx context.Context, u *url.URL, key, addr string, deadli
 			cfg.ServerName = u.Hostname()
 		}
 		c, err = ioco.DialTLS(ctx, "tcp", addr, cfg)
+	} else if f.dialHook != nil {
+		c, err = f.dialHook(ctx, "tcp", addr)
 	} else {
 		c, err = ioco.Dial(ctx, "tcp", addr)
 	}
@@ -381,7 +430,8 @@ func (f *Fetcher) dial(ctx context.Context, u *url.URL, key, addr string, deadli
 		return nil, err
 	}
 	f.dials++
-	return &pconn{key: key, c: c, br: bufio.NewReaderSize(c, 16<<10), bw: bufio.NewWriterSize(c, 4<<10)}, nil
+	r := &connReader{c: c, loop: scheduler.LoopOf(ctx), limit: -1}
+	return &pconn{key: key, c: c, r: r, br: bufio.NewReaderSize(r, 16<<10), bw: bufio.NewWriterSize(c, 4<<10)}, nil
 }
 
 // roundTrip writes req on pc and reads the response and its body. pc goes
@@ -397,20 +447,30 @@ func (f *Fetcher) roundTrip(pc *pconn, req *http.Request, deadline time.Time) (r
 		}
 	}()
 	// A conn's deadline is on the loop's clock, as deadline is; the zero
-	// time clears the one a kept connection had.
+	// time clears the one a kept connection had. The reader checks it too,
+	// at every read, as a read that finds bytes waiting never parks.
 	if err := pc.c.SetDeadline(deadline); err != nil {
 		return nil, err
 	}
+	pc.r.deadline = deadline
 	if err := req.Write(pc.bw); err != nil {
 		return nil, &noResponseError{err}
 	}
 	if err := pc.bw.Flush(); err != nil {
 		return nil, &noResponseError{err}
 	}
+	if f.wrote != nil {
+		f.wrote(req.URL)
+	}
+	limit := f.MaxResponseHeaderBytes
+	if limit == 0 {
+		limit = DefaultMaxResponseHeaderBytes
+	}
+	pc.r.limit, pc.r.max = limit, limit
 	if _, err := pc.br.Peek(1); err != nil {
 		return nil, &noResponseError{err}
 	}
-	hr, err := http.ReadResponse(pc.br, req)
+	hr, err := readHeader(pc, req)
 	// An informational response (103 Early Hints, a 100 no one asked
 	// for) comes before the real one, as many as a server likes; net/http's
 	// Transport reads up to 5 of them, and so does the Fetcher. A 101 is
@@ -420,11 +480,13 @@ func (f *Fetcher) roundTrip(pc *pconn, req *http.Request, deadline time.Time) (r
 		if n == 5 {
 			return nil, fmt.Errorf("crawl: more than 5 informational responses from %s", req.URL.Host)
 		}
-		hr, err = http.ReadResponse(pc.br, req)
+		pc.r.limit = limit // each header has its own, as in net/http
+		hr, err = readHeader(pc, req)
 	}
 	if err != nil {
 		return nil, err
 	}
+	pc.r.limit = -1 // the body is bounded by MaxBody
 	resp = &Response{
 		URL:         req.URL,
 		Status:      hr.StatusCode,
@@ -443,6 +505,152 @@ func (f *Fetcher) roundTrip(pc *pconn, req *http.Request, deadline time.Time) (r
 	keep = complete && !hr.Close && hr.StatusCode != http.StatusSwitchingProtocols &&
 		pc.br.Buffered() == 0
 	return resp, nil
+}
+
+// readHeader reads a response's status line and header fields, as many
+// bytes as pc's reader allows. A read that failed on the way (a
+// deadline, a reset) is the error, whatever the bytes before it looked
+// like: bufio's ReadLine hands a line cut short by an error to
+// http.ReadResponse as if it were whole, which would call "HTTP/" cut by
+// a timeout a malformed response. net/http's errors quote what they could
+// not parse, up to the whole header; they are cut to a few hundred bytes.
+func readHeader(pc *pconn, req *http.Request) (*http.Response, error) {
+	hr, err := http.ReadResponse(pc.br, req)
+	switch {
+	case pc.r.err == io.EOF && err != nil:
+		return nil, io.ErrUnexpectedEOF // a header cut short
+	case pc.r.err != nil:
+		if hr != nil {
+			hr.Body.Close()
+		}
+		return nil, pc.r.err
+	case err != nil:
+		return nil, &clippedError{err}
+	}
+	return hr, nil
+}
+
+// A connReader is what a connection's bufio.Reader reads from: the conn,
+// with the fetch's deadline checked at each read on the loop's clock (a
+// read that finds bytes waiting never parks, and so never meets the conn's
+// own deadline), the header's bytes bounded while one is read, and the
+// first error kept and returned from then on, so that bufio cannot drop
+// it. A connection whose reader failed is never kept.
+type connReader struct {
+	c        net.Conn
+	loop     *scheduler.Loop
+	deadline time.Time // of the fetch under way; zero: none
+	limit    int64     // bytes of the header left to read; less than 0: no limit
+	max      int64     // the header's limit, for the error
+	err      error
+}
+
+func (r *connReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	if !r.deadline.IsZero() && !r.loop.Now().Before(r.deadline) {
+		r.err = &net.OpError{Op: "read", Net: "tcp", Addr: r.c.RemoteAddr(), Err: os.ErrDeadlineExceeded}
+		return 0, r.err
+	}
+	if r.limit == 0 {
+		r.err = fmt.Errorf("%w: more than %d bytes", ErrHeaderTooLarge, r.max)
+		return 0, r.err
+	}
+	if r.limit > 0 && int64(len(p)) > r.limit {
+		p = p[:r.limit]
+	}
+	n, err := r.c.Read(p)
+	if r.limit > 0 {
+		r.limit -= int64(n)
+	}
+	if err != nil {
+		r.err = err
+	}
+	return n, err
+}
+
+// quiet reports whether pc, idle, has nothing to read: no byte buffered,
+// none waiting in the socket, no end of file. It asks the socket with a
+// peek that does not wait (recv with MSG_PEEK and MSG_DONTWAIT), right
+// before the connection is reused; over TLS it also reads the TLS
+// layer's own buffer with a deadline already passed, which fails at once
+// when there is nothing. Never parks: a read whose deadline has passed
+// returns without waiting.
+func (pc *pconn) quiet() bool {
+	if pc.br.Buffered() > 0 || pc.r.err != nil {
+		return false
+	}
+	raw := pc.c
+	tc, isTLS := pc.c.(*tls.Conn)
+	if isTLS {
+		raw = tc.NetConn()
+	}
+	if !socketQuiet(raw) {
+		return false
+	}
+	if !isTLS {
+		return true
+	}
+	// Records already read from the socket may wait in crypto/tls.
+	pc.r.deadline = time.Time{}
+	if err := pc.c.SetReadDeadline(time.Unix(1, 0)); err != nil {
+		return false
+	}
+	_, err := pc.br.Peek(1)
+	if pc.br.Buffered() > 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	pc.r.err = nil // the timeout was the probe's own
+	return true
+}
+
+// socketQuiet reports whether the socket under c has nothing to read and
+// no end of file. A conn that is no socket of the loop's is taken as quiet.
+func socketQuiet(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	quiet := false
+	err = raw.Control(func(fd uintptr) {
+		var b [1]byte
+		for {
+			_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+			if err == unix.EINTR {
+				continue
+			}
+			quiet = err == unix.EAGAIN // not a byte, an end of file or an error
+			return
+		}
+	})
+	return err == nil && quiet
+}
+
+// A clippedError is err with its message cut to a few hundred bytes.
+type clippedError struct{ err error }
+
+func (e *clippedError) Error() string { return clip(e.err.Error()) }
+func (e *clippedError) Unwrap() error { return e.err }
+
+// maxErrorText is how much of an error's text a Result keeps.
+const maxErrorText = 300
+
+// clip cuts s to maxErrorText bytes, on a character boundary, with an
+// ellipsis when it cut. Never parks.
+func clip(s string) string {
+	if len(s) <= maxErrorText {
+		return s
+	}
+	n := maxErrorText - len("…")
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // readBody reads hr's body into resp, decoding gzip, up to MaxBody bytes.

@@ -19,7 +19,8 @@ import (
 // by kind: "timeout", "dns", "connection refused", "connection reset",
 // "connection closed" (the server hung up before the response ended),
 // "tls", "connect" (another failure to connect: no route to the host, no
-// descriptor left), "redirect loop", "too many redirects", "bad body"
+// descriptor left), "redirect loop", "too many redirects", "header too
+// large" (ErrHeaderTooLarge), "bad body"
 // (gzip that does not decode), "cancelled", and "bad response" for the
 // rest, mostly HTTP that net/http cannot read. A page with a status of 400
 // or more has the kind "http" and the code, as in "http 404". Never parks.
@@ -39,6 +40,8 @@ func Kind(err error) string {
 		return "redirect loop"
 	case errors.Is(err, ErrTooManyRedirects):
 		return "too many redirects"
+	case errors.Is(err, ErrHeaderTooLarge):
+		return "header too large"
 	case errors.Is(err, context.Canceled), errors.Is(err, scheduler.ErrKilled):
 		return "cancelled"
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded),
