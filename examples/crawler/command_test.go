@@ -108,7 +108,7 @@ func TestCommandCrawlsTheDemoSiteAndWritesTheSummaryAndOneLinePerPage(t *testing
 		t.Errorf("summary begins %q, want Done", head)
 	}
 	for _, want := range []string{"Demo site of 150 pages", "Crawling http://127.0.0.1:",
-		"  status   200 ×", "404 ×", "500 ×1", "redirect loop ×1", "robots.txt ×", "other host ×", "  slowest "} {
+		"  status   200 ×", "404 ×", "500 ×1", "302 ×2", "robots.txt ×", "other host ×", "  slowest "} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}

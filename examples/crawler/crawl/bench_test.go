@@ -73,9 +73,6 @@ func BenchmarkCrawlEvergo(b *testing.B) {
 				Timeout: 15 * time.Second, UserAgent: benchAgent,
 				OnResult: func(ctx context.Context, r *crawl.Result) {
 					fetched[r.URL] = struct{}{}
-					if r.FinalURL != "" {
-						fetched[r.FinalURL] = struct{}{}
-					}
 				},
 			})
 			if err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net/http"
 	"net/url"
 	"runtime/debug"
 	"strconv"
@@ -26,14 +27,24 @@ type Config struct {
 	MaxDepth    int           // links followed from a seed to a page at most; 0: no limit
 	MaxPages    int           // pages fetched at most; 0: no limit
 	SameHost    bool          // follow links only to the seeds' hosts (scheme, host and port)
-	Delay       time.Duration // at least this long between two requests to one host
+	Delay       time.Duration // at least this long between the starts of two requests to one host
+
+	// MaxCrawlDelay bounds the Crawl-delay of a robots.txt: a longer one
+	// is cut to it. 0: DefaultMaxCrawlDelay (30 s); less than 0 is an error.
+	MaxCrawlDelay time.Duration
+
+	// MaxRedirects bounds a chain of redirects: each 3xx is a result of
+	// its own, and its target is crawled as a URL found, up to this many
+	// in a row from a URL that was no redirect's target. 0: 10; less than
+	// 0: no redirect's target is crawled.
+	MaxRedirects int
 
 	// The fetch settings, as Fetcher's fields.
-	Timeout      time.Duration
-	MaxBody      int64
-	MaxRedirects int
-	UserAgent    string
-	TLSConfig    *tls.Config
+	Timeout                time.Duration
+	MaxBody                int64
+	MaxResponseHeaderBytes int64
+	UserAgent              string
+	TLSConfig              *tls.Config
 
 	// OnResult, if not nil, is called with each page's result, in the
 	// task that fetched it; it may park.
@@ -53,10 +64,16 @@ type Result struct {
 	Duration    time.Duration `json:"-"`     // written as duration_ms
 	Error       string        `json:"error,omitempty"`
 	Kind        string        `json:"kind,omitempty"`
-	FinalURL    string        `json:"final_url,omitempty"` // where redirects led, if elsewhere
+	Location    string        `json:"location,omitempty"` // a 3xx's target, resolved and normalized
 	ContentType string        `json:"content_type,omitempty"`
 	Truncated   bool          `json:"truncated,omitempty"` // the body was cut at MaxBody
 }
+
+// DefaultMaxCrawlDelay is the longest robots.txt Crawl-delay a Crawler
+// honours when Config.MaxCrawlDelay is 0: as Apache Nutch's
+// fetcher.max.crawl.delay, 30 s. A longer one (Crawl-delay: 3600 is seen)
+// would stall a host for as long per page.
+const DefaultMaxCrawlDelay = 30 * time.Second
 
 // Progress is the state of a running crawl.
 type Progress struct {
@@ -67,9 +84,11 @@ type Progress struct {
 	Elapsed  time.Duration // since Run began, on the loop's clock
 }
 
-// Rate returns the pages done per second so far. Never parks.
+// Rate returns the pages done per second so far, or 0 while that means
+// nothing: before two pages are done, or within the first millisecond.
+// Never parks.
 func (p Progress) Rate() float64 {
-	if p.Elapsed <= 0 {
+	if p.Done < 2 || p.Elapsed < time.Millisecond {
 		return 0
 	}
 	return float64(p.Done) / p.Elapsed.Seconds()
@@ -85,14 +104,33 @@ type Summary struct {
 	Slowest     []Result       // the slowest pages, slowest first
 	Connections int            // connections made
 	Interrupted bool           // Run's ctx was cancelled before the end
+
+	// Unreachable names the hosts (scheme://host:port) whose robots.txt
+	// could not be fetched or answered 5xx or 429, with why: nothing else
+	// was fetched from them (RFC 9309 section 2.3.1.4).
+	Unreachable map[string]string
+	Seeds       int           // distinct seeds
+	FailedSeeds []SeedFailure // the seeds that gave no page, in the order they failed
 }
+
+// A SeedFailure is a seed that gave no page: its fetch failed, its status
+// was 400 or more, or robots.txt kept the crawler out.
+type SeedFailure struct {
+	URL   string
+	Error string // cut to a few hundred bytes
+}
+
+// NoSeedFetched reports whether every seed failed: the crawl fetched
+// nothing it was asked to. Never parks.
+func (s *Summary) NoSeedFetched() bool { return s.Seeds > 0 && len(s.FailedSeeds) == s.Seeds }
 
 // Reasons for skipping a URL, the keys of Summary.Skipped.
 const (
-	SkipRobots    = "robots.txt"
-	SkipOtherHost = "other host"
-	SkipDepth     = "too deep"
-	SkipLimit     = "page limit"
+	SkipRobots      = "robots.txt"
+	SkipUnreachable = "robots.txt unreachable" // its host is in Summary.Unreachable
+	SkipOtherHost   = "other host"
+	SkipDepth       = "too deep"
+	SkipLimit       = "page limit"
 )
 
 // slowest is how many pages Summary.Slowest lists.
@@ -103,10 +141,9 @@ const slowest = 5
 // with a Fetcher and add the links they find. Every URL is normalized
 // (see Normalize) and fetched once. The first request to a host fetches
 // its robots.txt, which the crawler then honours for the group that
-// matches its User-Agent, Crawl-delay included (the larger of it and
-// Delay applies). A redirect is followed at once when it stays on the
-// host and leads to a URL not seen yet; a redirect to another host adds
-// its target to the frontier instead.
+// matches its User-Agent, Crawl-delay included (the larger of it, cut to
+// MaxCrawlDelay, and Delay applies). A redirect is a result of its own;
+// its target joins the frontier as a link would.
 type Crawler struct {
 	cfg    Config
 	f      *Fetcher
@@ -114,6 +151,7 @@ type Crawler struct {
 	seen   map[string]struct{} // URLs in the frontier or done, and those of other hosts
 	deep   map[string]struct{} // URLs found only too deep
 	scope  map[string]bool     // the seeds' hosts, as hostKey gives them
+	seeds  map[string]bool     // the seeds, normalized
 	hosts  map[string]*host    // by hostKey
 	begun  int                 // fetches begun, against MaxPages
 	full   bool                // MaxPages fetches have begun
@@ -132,14 +170,17 @@ func (c *Crawler) now() time.Time { return c.loop.Now() }
 type item struct {
 	url   *url.URL
 	depth int
+	hops  int // redirects in a row that led here
 }
 
 // host is what the crawler knows of one host.
 type host struct {
-	ready locks.Event      // set once robots is known
-	rules *robotstxt.Group // robots.txt's group for us
-	delay time.Duration    // between two requests
-	next  time.Time        // when the next request may start
+	ready       locks.Event      // set once robots is known
+	rules       *robotstxt.Group // robots.txt's group for us
+	unreachable string           // why robots.txt keeps the crawler out of the host, if it does
+	delay       time.Duration    // between the starts of two requests
+	pacing      locks.Lock       // held from the wait for a request's turn to the end of its fetch
+	last        time.Time        // when the last request was written; zero: none yet
 }
 
 // New returns a Crawler for cfg, or an error if a seed is not an absolute
@@ -149,48 +190,61 @@ func New(cfg Config) (*Crawler, error) {
 		return nil, errors.New("crawl: no seed URL")
 	}
 	if cfg.Concurrency < 0 || cfg.MaxDepth < 0 || cfg.MaxPages < 0 || cfg.Delay < 0 ||
-		cfg.Timeout < 0 || cfg.MaxBody < 0 {
+		cfg.Timeout < 0 || cfg.MaxBody < 0 || cfg.MaxCrawlDelay < 0 || cfg.MaxResponseHeaderBytes < 0 {
 		return nil, errors.New("crawl: a negative setting")
 	}
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = 32
 	}
+	if cfg.MaxCrawlDelay == 0 {
+		cfg.MaxCrawlDelay = DefaultMaxCrawlDelay
+	}
+	if cfg.MaxRedirects == 0 {
+		cfg.MaxRedirects = 10
+	}
 	c := &Crawler{
 		cfg: cfg,
+		// The Fetcher follows robots.txt's redirects (RFC 9309 wants five
+		// at least), and the crawler none of a page's: see redirect.
 		f: &Fetcher{
-			UserAgent:      cfg.UserAgent,
-			Timeout:        cfg.Timeout,
-			MaxBody:        cfg.MaxBody,
-			MaxRedirects:   cfg.MaxRedirects,
-			MaxIdlePerHost: cfg.Concurrency,
-			MaxIdle:        max(256, cfg.Concurrency),
-			TLSConfig:      cfg.TLSConfig,
+			UserAgent:              cfg.UserAgent,
+			Timeout:                cfg.Timeout,
+			MaxBody:                cfg.MaxBody,
+			MaxResponseHeaderBytes: cfg.MaxResponseHeaderBytes,
+			MaxIdlePerHost:         cfg.Concurrency,
+			MaxIdle:                max(256, cfg.Concurrency),
+			TLSConfig:              cfg.TLSConfig,
 		},
 		front: queue.New[item](0),
 		seen:  map[string]struct{}{},
 		deep:  map[string]struct{}{},
 		scope: map[string]bool{},
+		seeds: map[string]bool{},
 		hosts: map[string]*host{},
 		sum: Summary{
-			Status:     map[int]int{},
-			ErrorKinds: map[string]int{},
-			Skipped:    map[string]int{},
+			Status:      map[int]int{},
+			ErrorKinds:  map[string]int{},
+			Skipped:     map[string]int{},
+			Unreachable: map[string]string{},
 		},
 	}
+	c.f.wrote = c.wrote
 	for _, s := range cfg.Seeds {
 		u, err := url.Parse(s)
 		if err == nil {
 			u, err = normalize(u)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("crawl: seed %q: %w", s, err)
+			return nil, fmt.Errorf("crawl: seed %d: %w", len(c.seeds)+1, err) // s may hold a password
 		}
 		c.scope[hostKey(u)] = true
 		if _, dup := c.seen[u.String()]; !dup {
 			c.seen[u.String()] = struct{}{}
+			c.seeds[u.String()] = true
 			c.front.TryPut(item{url: u}) // an unbounded queue has room
 		}
 	}
+	c.sum.Seeds = len(c.seeds)
 	return c, nil
 }
 
@@ -355,11 +409,16 @@ func (c *Crawler) try(ctx context.Context, it item) (res *Result) {
 		return nil
 	}
 	h := c.host(ctx, it.url)
-	if !h.allows(it.url) {
-		c.sum.Skipped[SkipRobots]++
+	switch {
+	case h.unreachable != "":
+		c.sum.Skipped[SkipUnreachable]++
+		c.seedFailed(it.url, h.unreachable)
 		return nil
-	}
-	if c.full { // filled while robots.txt was fetched
+	case !h.allows(it.url):
+		c.sum.Skipped[SkipRobots]++
+		c.seedFailed(it.url, "robots.txt disallows it")
+		return nil
+	case c.full: // filled while robots.txt was fetched
 		c.sum.Skipped[SkipLimit]++
 		return nil
 	}
@@ -367,7 +426,12 @@ func (c *Crawler) try(ctx context.Context, it item) (res *Result) {
 	if c.cfg.MaxPages > 0 && c.begun >= c.cfg.MaxPages {
 		c.full = true
 	}
-	h.pace(ctx, c.now())
+	if h.delay > 0 {
+		// Only a Kill makes Lock fail, and it panics.
+		h.pacing.Lock(ctx)
+		defer h.pacing.Unlock(ctx)
+		h.await(ctx, c.now())
+	}
 
 	res = &Result{URL: it.url.String(), Depth: it.depth}
 	t0 := c.now()
@@ -386,8 +450,12 @@ func (c *Crawler) try(ctx context.Context, it item) (res *Result) {
 func (c *Crawler) fetch(ctx context.Context, it item) (*Response, error) {
 	c.sum.InFlight++
 	defer func() { c.sum.InFlight-- }()
-	return c.f.Fetch(ctx, it.url, func(next *url.URL) error { return c.redirect(it, next) })
+	return c.f.Fetch(ctx, it.url, stopRedirect)
 }
+
+// stopRedirect makes Fetch return a redirect itself: the crawler records
+// it, and crawls its target as a URL found (see redirect).
+func stopRedirect(*url.URL) error { return ErrStopRedirect }
 
 // read fills res in from resp, and adds the links of an HTML page to the
 // frontier. Never parks.
@@ -396,16 +464,12 @@ func (c *Crawler) read(it item, resp *Response, res *Result) {
 	res.Bytes = int64(len(resp.Body))
 	res.ContentType = resp.ContentType
 	res.Truncated = resp.Truncated
-	if final := resp.URL.String(); final != res.URL {
-		res.FinalURL = final
-	}
 	if resp.Status >= 400 {
 		res.Error, res.Kind = clip(resp.StatusText), "http "+strconv.Itoa(resp.Status)
 		return
 	}
 	if resp.Status >= 300 {
-		// A redirect not followed: its target went to the frontier, was
-		// seen already or is out of scope, or MaxRedirects < 0 follows none.
+		c.redirect(it, resp, res)
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(resp.ContentType); err != nil || mt != "text/html" {
@@ -419,13 +483,13 @@ func (c *Crawler) read(it item, resp *Response, res *Result) {
 	links, _ := Links(resp.URL, bytes.NewReader(resp.Body))
 	res.Links = len(links)
 	for _, l := range links {
-		c.admit(l, it.depth+1)
+		c.admit(l, it.depth+1, 0)
 	}
 }
 
 // admit adds the normalized URL raw to the frontier unless it was seen, is
 // too deep, out of scope, or the page limit is reached. Never parks.
-func (c *Crawler) admit(raw string, depth int) {
+func (c *Crawler) admit(raw string, depth, hops int) {
 	if _, ok := c.seen[raw]; ok {
 		return
 	}
@@ -444,32 +508,55 @@ func (c *Crawler) admit(raw string, depth int) {
 	case c.full:
 		c.sum.Skipped[SkipLimit]++
 	default:
-		c.front.TryPut(item{url: u, depth: depth}) // an unbounded queue has room
+		c.front.TryPut(item{url: u, depth: depth, hops: hops}) // an unbounded queue has room
 	}
 }
 
-// redirect is the RedirectFunc of a visit to it: it follows a redirect on
-// the same host to a URL allowed and not seen, and hands one to another
-// host to the frontier.
-func (c *Crawler) redirect(it item, next *url.URL) error {
-	if hostKey(next) != hostKey(it.url) {
-		if it.depth == 0 {
-			// A seed's redirect (http to https, example.org to
-			// www.example.org) says where the site is: it joins the scope.
-			c.scope[hostKey(next)] = true
-		}
-		c.admit(next.String(), it.depth)
-		return ErrStopRedirect
+// redirect records the target of the 3xx resp to it in res, and adds it
+// to the frontier as a link found on it, one redirect further from the
+// last URL that was no redirect's target: each redirect is a result of
+// its own, whatever was reached first, so a crawl's results do not hang
+// on the order its fetches end in. A seed's redirect to another host
+// (http to https, example.org to www.example.org) says where the site
+// is: that host joins the seeds' for the same-host rule. Never parks.
+func (c *Crawler) redirect(it item, resp *Response, res *Result) {
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return // a 304, say: nothing to follow
 	}
-	s := next.String()
-	if _, ok := c.seen[s]; ok {
-		return ErrStopRedirect
+	next, err := resp.URL.Parse(loc)
+	if err != nil {
+		res.Location = clip(loc)
+		return
 	}
-	if h := c.hosts[hostKey(next)]; h != nil && !h.allows(next) {
-		return ErrStopRedirect
+	if n, err := normalize(next); err == nil {
+		next = n
+	} else {
+		next.User = nil // not http: recorded, not followed
+		res.Location = clip(next.String())
+		return
 	}
-	c.seen[s] = struct{}{}
-	return nil
+	res.Location = next.String()
+	switch {
+	case c.cfg.MaxRedirects < 0:
+		return
+	case it.hops >= c.cfg.MaxRedirects:
+		res.Error = fmt.Sprintf("%s: more than %d in a row", ErrTooManyRedirects, c.cfg.MaxRedirects)
+		res.Kind = Kind(ErrTooManyRedirects)
+		return
+	}
+	if it.depth == 0 {
+		c.scope[hostKey(next)] = true
+	}
+	c.admit(next.String(), it.depth, it.hops+1)
+}
+
+// seedFailed counts u as a seed that gave no page, for why, if it is one.
+// Never parks.
+func (c *Crawler) seedFailed(u *url.URL, why string) {
+	if c.seeds[u.String()] {
+		c.sum.FailedSeeds = append(c.sum.FailedSeeds, SeedFailure{URL: u.String(), Error: clip(why)})
+	}
 }
 
 // record counts res in the summary and hands it to OnResult. May park.
@@ -483,6 +570,9 @@ func (c *Crawler) record(ctx context.Context, res *Result) {
 	if res.Error != "" {
 		s.Errors++
 		s.ErrorKinds[res.Kind]++
+		if c.seeds[res.URL] {
+			s.FailedSeeds = append(s.FailedSeeds, SeedFailure{URL: res.URL, Error: res.Error})
+		}
 	}
 	if len(s.Slowest) < slowest || res.Duration > s.Slowest[len(s.Slowest)-1].Duration {
 		i := len(s.Slowest)
@@ -502,6 +592,14 @@ func (c *Crawler) record(ctx context.Context, res *Result) {
 
 // host returns what the crawler knows of u's host, fetching its robots.txt
 // first if no task has. May park.
+//
+// As RFC 9309 section 2.3.1 says: a robots.txt that answers 4xx (or that
+// leads through more redirects than the Fetcher follows) allows
+// everything; one that cannot be fetched (a timeout, a reset, a refused
+// connection, a name that does not resolve) or that answers 5xx keeps the
+// crawler out of the whole host, as does a 429, which asks for less
+// traffic (Google's crawler reads it so too). The host is then in
+// Summary.Unreachable, with why.
 func (c *Crawler) host(ctx context.Context, u *url.URL) *host {
 	key := hostKey(u)
 	if h := c.hosts[key]; h != nil {
@@ -513,40 +611,56 @@ func (c *Crawler) host(ctx context.Context, u *url.URL) *host {
 	defer h.ready.Set() // also when a Kill ends the fetch: the waiters are killed too
 	robots := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/robots.txt"}
 	resp, err := c.f.Fetch(ctx, robots, nil)
-	if err != nil {
-		return h // no robots.txt to be had: everything is allowed
+	switch {
+	case errors.Is(err, ErrRedirectLoop), errors.Is(err, ErrTooManyRedirects):
+		return h // unavailable: everything is allowed
+	case err != nil:
+		h.unreachable = clip("robots.txt unreachable: " + err.Error())
+	case resp.Status >= 500 || resp.Status == http.StatusTooManyRequests:
+		h.unreachable = clip("robots.txt answered " + resp.StatusText)
 	}
-	defer resp.Release()
-	h.next = c.now().Add(h.delay)
-	data, err := robotstxt.FromStatusAndBytes(resp.Status, resp.Body)
-	if err != nil {
+	if h.unreachable != "" {
+		c.sum.Unreachable[key] = h.unreachable
+		if resp != nil {
+			resp.Release()
+		}
 		return h
 	}
+	defer resp.Release()
+	data, err := robotstxt.FromStatusAndBytes(resp.Status, resp.Body)
+	if err != nil {
+		return h // a redirect not followed: unavailable
+	}
 	h.rules = data.FindGroup(c.cfg.UserAgent)
-	if h.rules.CrawlDelay > h.delay {
-		h.delay = h.rules.CrawlDelay
-		h.next = c.now().Add(h.delay)
+	if d := min(h.rules.CrawlDelay, c.cfg.MaxCrawlDelay); d > h.delay {
+		h.delay = d
 	}
 	return h
 }
 
 // allows reports whether robots.txt lets the crawler fetch u. Never parks.
 func (h *host) allows(u *url.URL) bool {
-	return h.rules == nil || h.rules.Test(u.RequestURI())
+	return h.unreachable == "" && (h.rules == nil || h.rules.Test(u.RequestURI()))
 }
 
-// pace waits until the host may take another request, and books the next
-// slot. May park.
-func (h *host) pace(ctx context.Context, now time.Time) {
-	if h.delay <= 0 {
+// await waits, with h.pacing held, until delay has passed since the last
+// request to the host was written. The gap is measured from that request's
+// actual start, never from a time booked for it: a task that wakes late
+// delays the request after it as much. May park.
+func (h *host) await(ctx context.Context, now time.Time) {
+	if h.last.IsZero() {
 		return
 	}
-	at := h.next
-	if at.Before(now) {
-		at = now
-	}
-	h.next = at.Add(h.delay)
-	if d := at.Sub(now); d > 0 {
+	if d := h.last.Add(h.delay).Sub(now); d > 0 {
 		scheduler.Sleep(ctx, d) // only a Kill ends it early, and it panics
+	}
+}
+
+// wrote is the Fetcher's hook, called once a request for u is written:
+// the start of the next request to its host is measured from now. Never
+// parks.
+func (c *Crawler) wrote(u *url.URL) {
+	if h := c.hosts[hostKey(u)]; h != nil {
+		h.last = c.now()
 	}
 }

@@ -35,7 +35,8 @@
 // GET. Informational responses (103 Early Hints) before the real one are
 // read past, up to 5, as the Transport does. Over TLS the Fetcher offers
 // only http/1.1 in ALPN. The earlier of ctx's deadline and Timeout bounds
-// a whole fetch, connecting and redirects included, on the loop's clock;
+// a whole fetch, connecting and redirects included, on the loop's clock
+// (a Crawler's wait for a host's turn comes before it and does not count);
 // to stop one sooner, kill its task. The deadline is checked at every
 // read as well as by the connection: a server that keeps bytes coming
 // never makes a read wait, yet its fetch ends on time. A deadline that
@@ -64,23 +65,44 @@
 // Where the crawler had room to choose, it chose as a careful person would
 // when crawling someone else's site:
 //
-//   - Redirects are followed up to MaxRedirects (10) in one fetch when they
-//     stay on the host and lead to a URL not seen yet; a redirect back to a
-//     URL of the same chain is ErrRedirectLoop. A redirect to a URL seen
-//     already is the page's result as it is (a 301, say), so no URL is
-//     fetched twice; one to another host goes to the frontier, where the
-//     same-host rule and robots.txt judge it. A seed's redirect to another
-//     host (http to https, example.org to www.example.org) says where the
-//     site is: that host joins the seeds' for the same-host rule.
+//   - A redirect is a result of its own, with its target in Location,
+//     resolved and normalized; the target is then crawled as a link found
+//     on it would be, at the same depth, if it was not seen yet. So a
+//     crawl records the same results whatever order its fetches end in,
+//     as a redirect's result never depends on whether its target came
+//     first. Chains are bounded: a redirect that is the MaxRedirects-th
+//     (10) in a row is an error of kind "too many redirects", and its
+//     target is not crawled; a loop ends by itself, as no URL is fetched
+//     twice. A seed's redirect to another host (http to https,
+//     example.org to www.example.org) says where the site is: that host
+//     joins the seeds' for the same-host rule.
 //   - robots.txt is fetched by the first task that needs a host, while the
-//     others wait for it; a robots.txt that cannot be fetched allows
-//     everything, and one that answers 5xx allows nothing, as Google's
-//     crawler does (github.com/temoto/robotstxt parses it). The group that
-//     matches the User-Agent applies, its Crawl-delay too when it is longer
-//     than Delay.
+//     others wait for it (github.com/temoto/robotstxt parses it). As RFC
+//     9309 section 2.3.1 says, one that answers 4xx allows everything, and
+//     one that cannot be reached (a timeout, a reset, a refused
+//     connection, a TLS failure, a name that does not resolve) or answers
+//     5xx allows nothing; so does a 429, as for Google's crawler. Such a
+//     host is named in Summary.Unreachable with why, and its URLs counted
+//     as skipped for SkipUnreachable. Too many redirects count as no
+//     robots.txt, which allows everything.
+//   - The group that matches the User-Agent applies, its Crawl-delay too,
+//     cut to MaxCrawlDelay (DefaultMaxCrawlDelay, 30 s, as Apache Nutch's
+//     fetcher.max.crawl.delay; the command's -max-crawl-delay), when it is
+//     longer than Delay. With either set, the requests to a host go one at
+//     a time, and each starts at least that long after the previous one
+//     did: the gap is measured from the moment the previous request was
+//     written, robots.txt's included, so a task that wakes late never
+//     shortens the gap after it. The redirects of robots.txt are followed
+//     at once, as wget and net/http do.
+//   - URLs are written without their userinfo (see Normalize): the crawler
+//     sends no credentials, and no password reaches the output or the
+//     summary.
+//   - A seed that gives no page (its fetch failed, its status was 400 or
+//     more, robots.txt kept the crawler out) is in Summary.FailedSeeds
+//     with why; NoSeedFetched reports a crawl whose seeds all failed.
 //   - A page's result is recorded when its fetch ends; a status of 400 or
 //     more is an error of kind "http 404" and so on, and a fetch error has
-//     the kind Kind gives. Neither stops the crawl. Nor does a panic while
+//     the kind Kind gives; the error's text is cut to a few hundred bytes. Neither stops the crawl. Nor does a panic while
 //     a page is fetched or parsed (a parser's, on a page from the wild): it
 //     is the page's error, of kind "panic". A panic of OnResult is the
 //     caller's own bug, and ends the crawl with it.

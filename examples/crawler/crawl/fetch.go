@@ -119,7 +119,9 @@ func (r *Response) Release() {
 
 // A RedirectFunc decides whether Fetch follows a redirect to next: nil
 // follows it; ErrStopRedirect makes Fetch return the redirect response
-// itself without error; any other error ends the fetch with it.
+// itself without error; any other error ends the fetch with it. It is
+// asked before Fetch checks for a loop or too many redirects: a redirect
+// not followed is neither.
 type RedirectFunc func(next *url.URL) error
 
 // ErrStopRedirect is returned by a RedirectFunc that wants the redirect
@@ -171,17 +173,6 @@ func (f *Fetcher) Fetch(ctx context.Context, u *url.URL, redirect RedirectFunc) 
 		if next, err = normalize(next); err != nil {
 			return resp, nil // not http or https: nothing to follow
 		}
-		chain = append(chain, u.String())
-		for _, seen := range chain {
-			if seen == next.String() {
-				resp.Release()
-				return nil, fmt.Errorf("%w: %s leads back to %s", ErrRedirectLoop, u, next)
-			}
-		}
-		if len(chain) > maxRedirects {
-			resp.Release()
-			return nil, fmt.Errorf("%w: more than %d from %s", ErrTooManyRedirects, maxRedirects, chain[0])
-		}
 		if redirect != nil {
 			switch err := redirect(next); {
 			case errors.Is(err, ErrStopRedirect):
@@ -192,6 +183,15 @@ func (f *Fetcher) Fetch(ctx context.Context, u *url.URL, redirect RedirectFunc) 
 			}
 		}
 		resp.Release()
+		chain = append(chain, u.String())
+		for _, seen := range chain {
+			if seen == next.String() {
+				return nil, fmt.Errorf("%w: %s leads back to %s", ErrRedirectLoop, u, next)
+			}
+		}
+		if len(chain) > maxRedirects {
+			return nil, fmt.Errorf("%w: more than %d from %s", ErrTooManyRedirects, maxRedirects, chain[0])
+		}
 		u = next
 	}
 }

@@ -59,6 +59,7 @@ func TestJSONLWritesOneObjectPerResult(t *testing.T) {
 		t.Fatalf("%d lines for %d results", len(lines), len(results))
 	}
 	kinds := map[string]bool{}
+	located := 0
 	for i, obj := range lines {
 		r := results[i]
 		want := map[string]any{
@@ -75,8 +76,9 @@ func TestJSONLWritesOneObjectPerResult(t *testing.T) {
 			want["error"], want["kind"] = r.Error, r.Kind
 			kinds[r.Kind] = true
 		}
-		if r.FinalURL != "" {
-			want["final_url"] = r.FinalURL
+		if r.Location != "" {
+			want["location"] = r.Location
+			located++
 		}
 		if r.ContentType != "" {
 			want["content_type"] = r.ContentType
@@ -85,9 +87,10 @@ func TestJSONLWritesOneObjectPerResult(t *testing.T) {
 			t.Errorf("line %d: %v\nwant %v", i+1, obj, want)
 		}
 	}
-	// The lines have the errors of every kind, and one without a status.
-	if !kinds["http 404"] || !kinds["http 500"] || !kinds["redirect loop"] {
-		t.Errorf("error kinds in the lines: %v", kinds)
+	// The lines have the errors of every kind, and redirects with their
+	// location.
+	if !kinds["http 404"] || !kinds["http 500"] || located == 0 {
+		t.Errorf("error kinds in the lines: %v; %d with a location", kinds, located)
 	}
 }
 

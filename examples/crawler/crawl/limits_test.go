@@ -1,17 +1,20 @@
 package crawl_test
 
 import (
+	"context"
 	"maps"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/evergo/evergo/examples/crawler/crawl"
 	"github.com/evergo/evergo/examples/crawler/demosite"
+	"github.com/evergo/evergo/ioco"
+	"github.com/evergo/evergo/scheduler"
 )
 
 func TestCrawlStopsAtMaxDepth(t *testing.T) {
@@ -149,18 +152,19 @@ func TestCrawlNeverRequestsWhatRobotsTxtDisallows(t *testing.T) {
 	if n := rec.count("/robots.txt"); n != 2 {
 		t.Errorf("/robots.txt was requested %d times, want 2", n)
 	}
-	if skipped[crawl.SkipRobots] == 0 || sum.Skipped[crawl.SkipRobots] != skipped[crawl.SkipRobots] {
-		t.Errorf("%d URLs skipped for robots.txt, want %d", sum.Skipped[crawl.SkipRobots], skipped[crawl.SkipRobots])
+	// The model's, and /hop's target.
+	if want := skipped[crawl.SkipRobots] + 1; skipped[crawl.SkipRobots] == 0 || sum.Skipped[crawl.SkipRobots] != want {
+		t.Errorf("%d URLs skipped for robots.txt, want %d", sum.Skipped[crawl.SkipRobots], want)
 	}
 	hop := false
 	for _, r := range results {
-		if strings.Contains(r.URL, demosite.Disallowed) || strings.Contains(r.FinalURL, demosite.Disallowed) {
+		if strings.Contains(r.URL, demosite.Disallowed) {
 			t.Errorf("a result for %v", visitOf(r))
 		}
 		if r.URL == srv.URL+"/hop" {
 			hop = true
-			if r.Status != http.StatusFound || r.FinalURL != "" || r.Error != "" {
-				t.Errorf("/hop: %v; want its 302, not followed into %s", visitOf(r), demosite.Disallowed)
+			if r.Status != http.StatusFound || r.Location != srv.URL+demosite.Disallowed+"hop" || r.Error != "" {
+				t.Errorf("/hop: %v; want its 302 to %shop, not followed", visitOf(r), demosite.Disallowed)
 			}
 		}
 	}
@@ -169,57 +173,83 @@ func TestCrawlNeverRequestsWhatRobotsTxtDisallows(t *testing.T) {
 	}
 }
 
-// timed serves h and records when each request came, in order.
-type timed struct {
-	h     http.Handler
-	mu    sync.Mutex
-	paths []string
-	at    []time.Time
+// A stampedConn records, on the loop's clock, when each request written
+// on it was out: the end of each Write (a request is one, written from
+// the Fetcher's buffer in a Flush).
+type stampedConn struct {
+	*ioco.TCPConn
+	loop *scheduler.Loop
+	log  *[]stamp
 }
 
-func (s *timed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.paths = append(s.paths, r.URL.Path)
-	s.at = append(s.at, time.Now())
-	s.mu.Unlock()
-	s.h.ServeHTTP(w, r)
+type stamp struct {
+	line string // the request line
+	at   time.Time
+}
+
+func (c *stampedConn) Write(p []byte) (int, error) {
+	n, err := c.TCPConn.Write(p)
+	line, _, _ := strings.Cut(string(p), "\r\n")
+	*c.log = append(*c.log, stamp{line, c.loop.Now()})
+	return n, err
+}
+
+// stampRequests makes c's Fetcher dial through stampedConns that log to
+// log.
+func stampRequests(c *crawl.Crawler, log *[]stamp) {
+	crawl.CrawlDialWith(c, func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := ioco.Dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &stampedConn{TCPConn: conn.(*ioco.TCPConn), loop: scheduler.LoopOf(ctx), log: log}, nil
+	})
 }
 
 func TestCrawlSpacesRequestsToAHostByDelay(t *testing.T) {
-	// A request's way from the loop to the server varies, most on a
-	// busy machine: a gap may look shorter than the crawler made it by
-	// as much. Without spacing, the gaps would be near 0.
-	const slack = 20 * time.Millisecond
+	// The gaps are measured where the crawler makes them, on the loop's
+	// clock: from the moment one request is out to the moment the next
+	// is, whatever the way to the server costs on a busy machine.
 	pages := map[string]string{
 		"/":  anchors("/1", "/2", "/3", "/4"),
 		"/1": "", "/2": "", "/3": "", "/4": "",
 	}
 	for _, tc := range []struct {
-		name    string
-		delay   time.Duration
-		robots  string
-		spacing time.Duration
+		name     string
+		delay    time.Duration
+		robots   string
+		maxCrawl time.Duration
+		spacing  time.Duration
 	}{
-		{"Delay", 60 * time.Millisecond, "User-agent: *\nDisallow: /private/\n", 60 * time.Millisecond},
-		{"CrawlDelayLargerThanDelay", 20 * time.Millisecond, "User-agent: *\nCrawl-delay: 0.08\n", 80 * time.Millisecond},
-		{"DelayLargerThanCrawlDelay", 70 * time.Millisecond, "User-agent: *\nCrawl-delay: 0.02\n", 70 * time.Millisecond},
+		{"Delay", 30 * time.Millisecond, "User-agent: *\nDisallow: /private/\n", 0, 30 * time.Millisecond},
+		{"CrawlDelayLargerThanDelay", 10 * time.Millisecond, "User-agent: *\nCrawl-delay: 0.04\n", 0, 40 * time.Millisecond},
+		{"DelayLargerThanCrawlDelay", 35 * time.Millisecond, "User-agent: *\nCrawl-delay: 0.01\n", 0, 35 * time.Millisecond},
+		// Crawl-delay: 3600 would take an hour a page.
+		{"CrawlDelayCutToMaxCrawlDelay", 0, "User-agent: *\nCrawl-delay: 3600\n", 25 * time.Millisecond, 25 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			site := maps.Clone(pages)
 			site["/robots.txt"] = tc.robots
-			s := &timed{h: htmlSite(site)}
-			srv := serve(t, s)
-			results, _, err := crawlAll(t, srv, crawl.Config{Seeds: []string{srv.URL}, Concurrency: 4, Delay: tc.delay})
+			srv := serve(t, htmlSite(site))
+			var stamps []stamp
+			c, err := crawl.New(crawl.Config{Seeds: []string{srv.URL}, Concurrency: 4, Delay: tc.delay,
+				MaxCrawlDelay: tc.maxCrawl})
 			if err != nil {
-				t.Fatalf("Run: %v", err)
+				t.Fatal(err)
 			}
-			if len(results) != 5 || len(s.at) != 6 || s.paths[0] != "/robots.txt" {
-				t.Fatalf("%d results, requests %v; want 5 results, robots.txt and 5 pages requested", len(results), s.paths)
+			stampRequests(c, &stamps)
+			var sum *crawl.Summary
+			run(t, func(ctx context.Context) error {
+				sum, err = c.Run(ctx)
+				return err
+			})
+			if sum.Done != 5 || len(stamps) != 6 || !strings.Contains(stamps[0].line, "/robots.txt") {
+				t.Fatalf("%d pages, requests %v; want 5 pages, robots.txt and 5 pages requested", sum.Done, stamps)
 			}
-			for i := 1; i < len(s.at); i++ {
-				if gap := s.at[i].Sub(s.at[i-1]); gap < tc.spacing-slack {
-					t.Errorf("%s came %v after %s; want %v or more between two requests",
-						s.paths[i], gap, s.paths[i-1], tc.spacing)
+			for i := 1; i < len(stamps); i++ {
+				if gap := stamps[i].at.Sub(stamps[i-1].at); gap < tc.spacing || gap >= time.Hour {
+					t.Errorf("%q went out %v after %q; want %v or more between two requests",
+						stamps[i].line, gap, stamps[i-1].line, tc.spacing)
 				}
 			}
 		})

@@ -24,9 +24,14 @@ var ErrNotHTTP = errors.New("crawl: not an absolute http or https URL")
 //   - percent-escapes in the path in upper case, and escaped unreserved
 //     characters (letters, digits, "-", ".", "_", "~") decoded.
 //
-// The query is kept as written: its order and its escapes can matter to
-// the server. It fails with an error wrapping ErrNotHTTP, or the parse
-// error. Never parks.
+// It also makes the URL fit to be sent and written down: the userinfo
+// (user:password@) is dropped, so that no credentials reach a request, the
+// output or the summary (the crawler authenticates nowhere); and the bytes of the query that may not go on a request line as they are
+// (RFC 9112 section 3.2 wants ASCII: bytes above 0x7F, spaces, controls,
+// and `"<>\^`+"`"+`{|}`) are percent-encoded, as a browser does. The query
+// is otherwise kept as written: its order and its escapes can matter to the
+// server. The form returned is the URL as the Fetcher requests it. It fails
+// with an error wrapping ErrNotHTTP, or the parse error. Never parks.
 func Normalize(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -54,10 +59,13 @@ func normalize(u *url.URL) (*url.URL, error) {
 	n := c.ResolveReference(&c) // an absolute reference: this resolves its dot segments
 	n.Scheme = scheme
 	n.Fragment, n.RawFragment = "", ""
+	n.User = nil
+	n.RawQuery = escapeQuery(n.RawQuery)
 	host, port := strings.ToLower(n.Hostname()), n.Port()
 	if host == "" {
 		return nil, &url.Error{Op: "normalize", URL: u.Redacted(), Err: ErrNotHTTP}
 	}
+
 	if port == "" || scheme == "http" && port == "80" || scheme == "https" && port == "443" {
 		port = ""
 	}
@@ -108,6 +116,33 @@ func normalizeEscapes(s string) string {
 			b.WriteByte(upper(s[i+2]))
 		}
 		i += 2
+	}
+	return b.String()
+}
+
+// escapeQuery percent-encodes the bytes of the raw query q that may not be
+// sent as they are; the others, and the escapes already there, stay.
+func escapeQuery(q string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if c > ' ' && c < 0x7F && !strings.ContainsRune(`"<>\^`+"`"+`{|}`, rune(c)) {
+			if b.Len() > 0 {
+				b.WriteByte(c)
+			}
+			continue
+		}
+		if b.Len() == 0 {
+			b.Grow(len(q) + 8)
+			b.WriteString(q[:i])
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&0xF])
+	}
+	if b.Len() == 0 {
+		return q
 	}
 	return b.String()
 }

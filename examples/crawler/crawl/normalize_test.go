@@ -9,8 +9,22 @@ import (
 	"github.com/evergo/evergo/examples/crawler/crawl"
 )
 
+// normalizes is a case of Normalize: in has the form want.
+type normalizes struct{ in, want string }
+
+// checkNormalize fails t for each case that Normalize does not meet.
+func checkNormalize(t *testing.T, cases []normalizes) {
+	t.Helper()
+	for _, c := range cases {
+		got, err := crawl.Normalize(c.in)
+		if err != nil || got != c.want {
+			t.Errorf("Normalize(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+}
+
 func TestNormalizeGivesOneFormToEquivalentURLs(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
+	checkNormalize(t, []normalizes{
 		{"http://example.com", "http://example.com/"},
 		{"HTTP://Example.COM/a", "http://example.com/a"},
 		{"http://example.com:80/a", "http://example.com/a"},
@@ -28,12 +42,7 @@ func TestNormalizeGivesOneFormToEquivalentURLs(t *testing.T) {
 		{"http://example.com/a?x=%7e#f", "http://example.com/a?x=%7e"},
 		{"http://[::1]:80/a", "http://[::1]/a"},
 		{"http://[::1]:8080/a", "http://[::1]:8080/a"},
-	} {
-		got, err := crawl.Normalize(c.in)
-		if err != nil || got != c.want {
-			t.Errorf("Normalize(%q) = %q, %v; want %q", c.in, got, err, c.want)
-		}
-	}
+	})
 }
 
 func TestNormalizeRefusesWhatIsNotAnAbsoluteHTTPURL(t *testing.T) {
@@ -87,5 +96,17 @@ func FuzzNormalize(f *testing.F) {
 				t.Errorf("Normalize(%q) = %q keeps a dot segment", in, n)
 			}
 		}
+	})
+}
+
+func TestNormalizeDropsCredentialsAndEncodesWhatMayNotBeSent(t *testing.T) {
+	checkNormalize(t, []normalizes{
+		{"http://user:pass@example.com/x", "http://example.com/x"},
+		{"https://user@example.com:8443/", "https://example.com:8443/"},
+		{"http://example.com/?q=caf\xc3\xa9", "http://example.com/?q=caf%C3%A9"},
+		{"http://example.com/?q=\xff\xfe", "http://example.com/?q=%FF%FE"},
+		{"http://example.com/?a b=\"<x>\"&c={|}", "http://example.com/?a%20b=%22%3Cx%3E%22&c=%7B%7C%7D"},
+		// What may be sent stays as written, escapes included.
+		{"http://example.com/?q=a%2fb&r=/?:@!$'()*+,;=", "http://example.com/?q=a%2fb&r=/?:@!$'()*+,;="},
 	})
 }

@@ -29,8 +29,15 @@ type peerSite struct {
 // dialPeers makes f dial a peerSite that writes pre[i] on its i-th
 // connection; the server's ends are closed when the test ends.
 func dialPeers(t *testing.T, f *crawl.Fetcher, pre ...string) *peerSite {
-	p := &peerSite{t: t, pre: pre}
+	p := newPeers(t, pre...)
 	crawl.DialWith(f, p.dial)
+	return p
+}
+
+// newPeers returns a peerSite that writes pre[i] on its i-th connection;
+// the server's ends are closed when the test ends.
+func newPeers(t *testing.T, pre ...string) *peerSite {
+	p := &peerSite{t: t, pre: pre}
 	t.Cleanup(func() {
 		for _, fd := range p.peers {
 			unix.Close(fd)

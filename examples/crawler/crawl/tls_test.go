@@ -56,11 +56,14 @@ func TestCrawlOverHTTPSFailsWithoutTheRootCA(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if len(results) != 1 || results[0].Kind != "tls" || results[0].Status != 0 || results[0].Error == "" {
-		t.Fatalf("results %+v; want the seed's alone, failed with kind tls", results)
+	// robots.txt is the first request, and it fails: the host is
+	// unreachable, and the seed is not fetched.
+	why := sum.Unreachable[srv.URL]
+	if len(results) != 0 || len(sum.Unreachable) != 1 || !strings.Contains(why, "certificate") {
+		t.Fatalf("results %+v, unreachable hosts %q; want none, and %s unreachable for its certificate", results, sum.Unreachable, srv.URL)
 	}
-	if want := map[string]int{"tls": 1}; !maps.Equal(sum.ErrorKinds, want) || sum.Done != 1 {
-		t.Errorf("%d done, errors by kind %v; want 1, %v", sum.Done, sum.ErrorKinds, want)
+	if len(sum.FailedSeeds) != 1 || sum.FailedSeeds[0].URL != srv.URL+"/" || sum.FailedSeeds[0].Error != why || !sum.NoSeedFetched() {
+		t.Errorf("failed seeds %+v; want the seed, failed as its host did: %s", sum.FailedSeeds, why)
 	}
 }
 

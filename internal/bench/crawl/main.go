@@ -222,9 +222,6 @@ func crawlOnce(kind, site string, conc int, timeout time.Duration, maxBody int64
 				Timeout: timeout, MaxBody: maxBody, UserAgent: userAgent,
 				OnResult: func(ctx context.Context, r *crawl.Result) {
 					fetched[r.URL] = struct{}{}
-					if r.FinalURL != "" {
-						fetched[r.FinalURL] = struct{}{}
-					}
 				},
 			})
 			if err != nil {

@@ -5,8 +5,6 @@ package gocrawl
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"io"
 	"maps"
 	"mime"
@@ -26,8 +24,8 @@ import (
 // concurrency, a frontier under a mutex, and net/http's Client with
 // keep-alive and transparent gzip. It shares the crawler's normalization
 // and link extraction (crawl.Normalize, crawl.Links) and follows the same
-// rules: one host, robots.txt, a redirect on the host followed at once
-// when it leads to a URL not seen yet, bodies capped. One difference is
+// rules: one host, robots.txt, each redirect a result of its own whose
+// target is queued as a link would be, bodies capped. One difference is
 // left on purpose, as it is how such code is written: it reads each body
 // into a new buffer, where the crawler reuses its body buffers and gzip
 // readers (Response.Release); net/http pools its own connection buffers.
@@ -44,13 +42,12 @@ type goCrawler struct {
 	queue   []*url.URL
 	pending int                 // URLs queued or being visited
 	pages   int                 // results
-	fetched map[string]struct{} // URLs visited and where their redirects led
+	fetched map[string]struct{} // URLs visited
 }
 
 // Crawl crawls from seed with workers goroutines and returns how many
-// results it had (pages, redirects not followed and errors alike, as
-// crawl.Summary counts them) and the distinct URLs it fetched, redirect
-// targets included, sorted.
+// results it had (pages, redirects and errors alike, as crawl.Summary
+// counts them) and the distinct URLs it fetched, sorted.
 func Crawl(seed string, workers int, timeout time.Duration, maxBody int64, ua string) (pages int, fetched []string, err error) {
 	seed, err = crawl.Normalize(seed)
 	if err != nil {
@@ -161,32 +158,12 @@ func (g *goCrawler) admit(raw string) {
 	g.cond.Signal()
 }
 
-var errLoop = errors.New("redirect loop")
-
+// checkRedirect follows no redirect: the target is queued as a link.
 func (g *goCrawler) checkRedirect(req *http.Request, via []*http.Request) error {
-	next, err := crawl.Normalize(req.URL.String())
-	if err != nil {
-		return http.ErrUseLastResponse
-	}
-	for _, v := range via {
-		if v.URL.String() == next {
-			return fmt.Errorf("%w: %s", errLoop, next)
-		}
-	}
-	if len(via) > 10 {
-		return errors.New("too many redirects")
-	}
-	if req.URL.Scheme+"://"+req.URL.Host != g.host {
+	if next, err := crawl.Normalize(req.URL.String()); err == nil {
 		g.admit(next)
-		return http.ErrUseLastResponse
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if _, ok := g.seen[next]; ok {
-		return http.ErrUseLastResponse
-	}
-	g.seen[next] = struct{}{}
-	return nil
+	return http.ErrUseLastResponse
 }
 
 // visit fetches u and queues its links.
@@ -194,9 +171,6 @@ func (g *goCrawler) visit(u *url.URL) {
 	resp, err := g.get(u.String())
 	g.mu.Lock()
 	g.fetched[u.String()] = struct{}{}
-	if err == nil {
-		g.fetched[resp.Request.URL.String()] = struct{}{}
-	}
 	g.mu.Unlock()
 	if err != nil {
 		return // a page's error: counted as a page, as the crawler does
