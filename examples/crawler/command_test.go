@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,7 +59,7 @@ func testMain(m *testing.M) int {
 }
 
 // summaryPages reads the page count from the summary's first line.
-var summaryLine = regexp.MustCompile(`(?m)^(Done|Interrupted) after [0-9.]+s: ([0-9,]+) pages`)
+var summaryLine = regexp.MustCompile(`(?m)^(Done|Interrupted) after [0-9.]+ (?:µs|ms|s|min [0-9]+ s): ([0-9,]+) pages?`)
 
 func summaryPages(t *testing.T, out string) (head string, pages int) {
 	t.Helper()
@@ -322,5 +325,122 @@ func TestCommandRedrawsOneProgressLineThatFitsTheTerminal(t *testing.T) {
 	// The display clears its line before the summary.
 	if _, pages := summaryPages(t, redraws[len(redraws)-1]); pages == 0 {
 		t.Errorf("no pages in the summary:\n%q", out)
+	}
+}
+
+// serveSite serves pages by path, as HTML, on a server of the test's.
+func serveSite(t *testing.T, pages map[string]string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, ok := pages[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// exitStatus returns the exit status that err from exec says, 0 for nil.
+func exitStatus(t *testing.T, err error) int {
+	t.Helper()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.ExitCode()
+	}
+	t.Fatal(err)
+	return -1
+}
+
+func TestCommandExitsWithThreeWhenNoSeedCouldBeFetched(t *testing.T) {
+	// A port that nothing listens on: a listener's, closed.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + ln.Addr().String() + "/"
+	ln.Close()
+	missing := serveSite(t, nil) + "/missing"
+
+	out, err := exec.Command(crawler, "-quiet", refused, missing).Output()
+	if status := exitStatus(t, err); status != 3 {
+		t.Errorf("crawler of seeds that all fail: exit status %d, want 3\n%s", status, out)
+	}
+	for _, want := range []string{"  failed   " + refused + ": robots.txt unreachable: ", "connection refused",
+		"           " + missing + ": 404 Not Found", "  blocked  " + strings.TrimSuffix(refused, "/") + ": robots.txt unreachable"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the summary lacks %q:\n%s", want, out)
+		}
+	}
+
+	ok := serveSite(t, map[string]string{"/": "<p>fine</p>"})
+	out, err = exec.Command(crawler, "-quiet", refused, ok+"/").Output()
+	if status := exitStatus(t, err); status != 0 {
+		t.Errorf("crawler of a failing seed and a good one: exit status %d, want 0\n%s", status, out)
+	}
+}
+
+func TestCommandWritesTheLinesToStandardOutputForDashO(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(crawler, "-o", "-", "-demo-pages", "30", "-demo-latency", "0s")
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("crawler -o -: %v\n%s", err, stderr.String())
+	}
+	_, pages := summaryPages(t, stderr.String())
+	if !strings.Contains(stderr.String(), "Demo site of 30 pages") {
+		t.Errorf("the banner is not on standard error:\n%s", stderr.String())
+	}
+	path := filepath.Join(dir, "stdout.jsonl")
+	if err := os.WriteFile(path, stdout.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if lines := jsonLines(t, path); len(lines) != pages || pages == 0 {
+		t.Errorf("%d JSON lines on standard output, the summary says %d pages", len(lines), pages)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "-")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("crawler -o - made a file named -: %v", err)
+	}
+}
+
+func TestCommandSummaryOfATinyCrawlMakesSense(t *testing.T) {
+	long := "/" + strings.Repeat("long-", 60)
+	site := serveSite(t, map[string]string{"/": `<a href="` + long + `">x</a>`, long: "<p>the end</p>"})
+	seed := strings.Replace(site, "http://", "http://user:secret@", 1) + "/"
+	out, err := exec.Command(crawler, "-max-pages", "1", seed).Output()
+	if err != nil {
+		t.Fatalf("crawler: %v\n%s", err, out)
+	}
+	text := string(out)
+	if _, pages := summaryPages(t, text); pages != 1 || !strings.Contains(text, ": 1 page, ") ||
+		!strings.Contains(text, ", 1 connection\n") || !strings.Contains(text, "with 32 fetchers") {
+		t.Errorf("the summary of one page does not say 1 page and 1 connection:\n%s", text)
+	}
+	if strings.Contains(text, "pages/s") || strings.Contains(text, " 0.00s") {
+		t.Errorf("the summary of one page has a rate or a duration of zero:\n%s", text)
+	}
+	if strings.Contains(text, "secret") {
+		t.Errorf("the output shows the seed's password:\n%s", text)
+	}
+
+	out, err = exec.Command(crawler, "-quiet", site+"/").Output()
+	if err != nil {
+		t.Fatalf("crawler: %v\n%s", err, out)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if n := utf8.RuneCountInString(l); n > 130 {
+			t.Errorf("a summary line of %d characters: %q", n, l)
+		}
+	}
+	if !strings.Contains(string(out), "…") {
+		t.Errorf("the long URL is not cut in the summary:\n%s", out)
 	}
 }

@@ -20,13 +20,24 @@
 // status is 130 (143 for SIGTERM), as a shell reports a command the signal
 // killed. A second signal exits at once.
 //
-// Exit status: 0 when the crawl ran to its end (whatever the pages' own
-// errors), 1 when it could not run or failed, 2 for bad flags, 130 or 143
-// when interrupted. -h prints the flags and exits with 0.
+// Exit status: 0 when the crawl ran to its end and fetched at least one
+// seed (whatever the other pages' errors), 1 when it could not run or
+// failed, 2 for bad flags, 3 when no seed could be fetched (each seed's
+// error is in the summary), 130 or 143 when interrupted. -h prints the
+// flags and exits with 0.
+//
+// -o FILE writes a JSON line per page to FILE; -o - writes them to
+// standard output, and then the banner, the progress and the summary go
+// to standard error.
 //
 // The defaults are meant for crawling other people's sites: one host (the
 // seeds'), robots.txt honoured, at most 10,000 pages, 10 links deep,
-// 10 MiB a page, 15 s a request. -delay spaces requests to one host.
+// 10 MiB a page, 1 MiB of response header, 15 s a request (connecting,
+// waiting and reading, all in). -delay spaces the starts of two requests
+// to one host; robots.txt's Crawl-delay, if longer, wins, up to
+// -max-crawl-delay (30 s). A robots.txt that cannot be fetched, or answers
+// 5xx or 429, keeps the crawler out of its host, and the summary says so.
+// URLs are written without user:password@, and no credentials are sent.
 package main
 
 import (
@@ -76,9 +87,10 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.Timeout, "timeout", 15*time.Second, "give up on a request after this `long`, redirects included")
 	o.MaxBody = 10 << 20
 	fs.Var((*byteSize)(&o.MaxBody), "max-body", "keep at most this much of a page: bytes, or with KiB, MiB, GiB")
-	fs.DurationVar(&o.Delay, "delay", 0, "at least this `long` between two requests to one host (robots.txt's Crawl-delay, if longer, wins)")
+	fs.DurationVar(&o.Delay, "delay", 0, "at least this `long` between the starts of two requests to one host (robots.txt's Crawl-delay, if longer, wins)")
+	fs.DurationVar(&o.MaxCrawlDelay, "max-crawl-delay", crawl.DefaultMaxCrawlDelay, "cut a robots.txt Crawl-delay longer than this `long` to it")
 	fs.StringVar(&o.UserAgent, "user-agent", "evergo-crawler/0.1 (+https://github.com/evergo/evergo)", "the User-Agent `header`, also matched against robots.txt")
-	fs.StringVar(&o.out, "o", "", "write a JSON line per page to this `file` (url, status, depth, bytes, links, duration_ms, error)")
+	fs.StringVar(&o.out, "o", "", "write a JSON line per page to this `file`, - for standard output (url, status, depth, bytes, links, duration_ms, error, kind, location)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no banner or progress: only the summary")
 	fs.IntVar(&o.demoPages, "demo-pages", 2000, "demo site: `pages` (without URL arguments)")
 	fs.DurationVar(&o.demoLatency, "demo-latency", 10*time.Millisecond, "demo site: how `long` each response waits")
@@ -96,6 +108,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 		{o.MaxPages < 0, "-max-pages cannot be negative"},
 		{o.Timeout < 0, "-timeout cannot be negative"},
 		{o.Delay < 0, "-delay cannot be negative"},
+		{o.MaxCrawlDelay <= 0, "-max-crawl-delay must be positive"},
 		{o.MaxBody < 1, "-max-body must be at least 1 byte"},
 		{o.demoPages < 1, "-demo-pages must be at least 1"},
 		{o.demoLatency < 0, "-demo-latency cannot be negative"},
@@ -125,13 +138,18 @@ func usageError(fs *flag.FlagSet, msg string) error {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	o, err := parse(args, stderr)
+	lines := stdout // for -o -
 	switch {
 	case errors.Is(err, flag.ErrHelp) && !errors.Is(err, errUsage):
 		return 0 // -h: the usage was asked for
 	case err != nil:
 		return 2
 	}
-	if o.out != "" {
+	if o.out == "-" {
+		// The lines go to standard output, and what a person reads to
+		// standard error, as curl -o - does.
+		stdout = stderr
+	} else if o.out != "" {
 		// Known unwritable before the demo site starts; the loop creates
 		// it again, empty, for the crawl.
 		f, err := os.Create(o.out)
@@ -156,7 +174,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var res outcome
 	err = scheduler.Run(context.Background(), func(ctx context.Context) error {
-		res, err = crawlOnLoop(ctx, o, stdout)
+		res, err = crawlOnLoop(ctx, o, stdout, lines)
 		return err
 	})
 	sum, outErr := res.sum, res.outErr
@@ -176,9 +194,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	case res.signal != nil:
 		return 128 + int(res.signal.(syscall.Signal)) // 130 for SIGINT, 143 for SIGTERM
+	case sum.NoSeedFetched():
+		return exitNoSeed
 	}
 	return 0
 }
+
+// exitNoSeed is the exit status of a crawl that fetched none of its seeds.
+const exitNoSeed = 3
 
 // outcome is what crawlOnLoop did: the summary (nil if the crawl could not
 // start) and the -o file's error.
@@ -188,12 +211,16 @@ type outcome struct {
 	signal os.Signal // the signal that interrupted the crawl, if one did
 }
 
-// crawlOnLoop runs the crawl in the loop's main task, with the -o file,
-// the progress display and the signal handlers around it.
-func crawlOnLoop(ctx context.Context, o *options, stdout io.Writer) (outcome, error) {
+// crawlOnLoop runs the crawl in the loop's main task, with the -o file
+// (lines, for -o -), the progress display and the signal handlers around
+// it; stdout is where a person reads.
+func crawlOnLoop(ctx context.Context, o *options, stdout, lines io.Writer) (outcome, error) {
 	var out *crawl.JSONL
 	var file *ioco.File
-	if o.out != "" {
+	if o.out == "-" {
+		out = crawl.NewJSONL(lines)
+		o.OnResult = out.Write
+	} else if o.out != "" {
 		f, err := ioco.Create(ctx, o.out)
 		if err != nil {
 			return outcome{}, err
@@ -232,7 +259,12 @@ func crawlOnLoop(ctx context.Context, o *options, stdout io.Writer) (outcome, er
 
 	var display *progress
 	if !o.quiet {
-		fmt.Fprintf(stdout, "Crawling %s with %d fetchers\n", strings.Join(o.Seeds, " "), o.Concurrency)
+		// The seeds as they are requested: without a password.
+		seeds := make([]string, len(o.Seeds))
+		for i, s := range o.Seeds {
+			seeds[i], _ = crawl.Normalize(s) // parse checked them
+		}
+		fmt.Fprintf(stdout, "Crawling %s with %s\n", strings.Join(seeds, " "), plural(o.Concurrency, "fetcher"))
 		display = startProgress(ctx, c, stdout, o.every)
 	}
 	sum, err := c.Run(crawlCtx)
@@ -242,8 +274,10 @@ func crawlOnLoop(ctx context.Context, o *options, stdout io.Writer) (outcome, er
 	var outErr error
 	if out != nil {
 		outErr = out.Flush(ctx)
-		if cerr := file.Close(); outErr == nil {
-			outErr = cerr
+		if file != nil {
+			if cerr := file.Close(); outErr == nil {
+				outErr = cerr
+			}
 		}
 	}
 	if errors.Is(err, context.Canceled) && signal != nil {

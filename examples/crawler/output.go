@@ -47,15 +47,15 @@ func startProgress(ctx context.Context, c *crawl.Crawler, w io.Writer, every tim
 func (p *progress) show(now time.Time) {
 	s := p.c.Progress()
 	if p.tty {
-		line := fmt.Sprintf("%s done · %s queued · %d in flight · %s errors · %s pages/s · %s",
-			count(s.Done), count(s.Queued), s.InFlight, count(s.Errors), count(int(s.Rate())), seconds(s.Elapsed))
+		line := fmt.Sprintf("%s done · %s queued · %d in flight · %s · %s pages/s · %s",
+			count(s.Done), count(s.Queued), s.InFlight, plural(s.Errors, "error"), count(int(s.Rate())), duration(s.Elapsed))
 		// \r and "erase line": the line is redrawn in place, which works
 		// only while it fits: a wrapped line would leave a trail.
 		fmt.Fprintf(p.w, "\r\x1b[2K%s", fit(line, width(p.w)))
 		return
 	}
-	fmt.Fprintf(p.w, "%s %s done, %s queued, %d in flight, %s errors, %s pages/s\n",
-		now.Format(time.TimeOnly), count(s.Done), count(s.Queued), s.InFlight, count(s.Errors), count(int(s.Rate())))
+	fmt.Fprintf(p.w, "%s %s done, %s queued, %d in flight, %s, %s pages/s\n",
+		now.Format(time.TimeOnly), count(s.Done), count(s.Queued), s.InFlight, plural(s.Errors, "error"), count(int(s.Rate())))
 }
 
 // stop ends the display and clears a terminal's line. May park.
@@ -106,8 +106,14 @@ func writeSummary(w io.Writer, s *crawl.Summary) {
 	if s.Interrupted {
 		head = "Interrupted"
 	}
-	fmt.Fprintf(w, "%s after %s: %s pages at %s pages/s, %s, %s connections\n",
-		head, seconds(s.Elapsed), count(s.Done), count(int(s.Rate())), size(s.Bytes), count(s.Connections))
+	// A rate only where it means something: Rate is 0 before two pages or
+	// within the first millisecond.
+	rate := ""
+	if r := s.Rate(); r > 0 {
+		rate = fmt.Sprintf(" at %s pages/s", count(int(r+0.5)))
+	}
+	fmt.Fprintf(w, "%s after %s: %s%s, %s, %s\n",
+		head, duration(s.Elapsed), plural(s.Done, "page"), rate, size(s.Bytes), plural(s.Connections, "connection"))
 	if len(s.Status) > 0 {
 		codes := slices.Sorted(maps.Keys(s.Status))
 		var b strings.Builder
@@ -122,13 +128,54 @@ func writeSummary(w io.Writer, s *crawl.Summary) {
 	if len(s.Skipped) > 0 {
 		fmt.Fprintf(w, "  skipped  %s\n", byCount(s.Skipped))
 	}
-	for i, r := range s.Slowest {
-		label := "slowest"
+	listed(w, "blocked", slices.Sorted(maps.Keys(s.Unreachable)), func(host string) string {
+		return cut(host) + ": " + s.Unreachable[host]
+	})
+	listed(w, "failed", s.FailedSeeds, func(f crawl.SeedFailure) string { return cut(f.URL) + ": " + f.Error })
+	listed(w, "slowest", s.Slowest, func(r crawl.Result) string {
+		return fmt.Sprintf("%7s  %s", duration(r.Duration), cut(r.URL))
+	})
+}
+
+// maxListed is how many lines a list of the summary shows.
+const maxListed = 10
+
+// listed prints items under label, one a line, the first maxListed of
+// them and how many more there are.
+func listed[T any](w io.Writer, label string, items []T, line func(T) string) {
+	for i, it := range items {
+		if i == maxListed {
+			fmt.Fprintf(w, "  %-8s and %s more\n", "", count(len(items)-maxListed))
+			return
+		}
 		if i > 0 {
 			label = ""
 		}
-		fmt.Fprintf(w, "  %-8s %7s  %s\n", label, millis(r.Duration), r.URL)
+		fmt.Fprintf(w, "  %-8s %s\n", label, line(it))
 	}
+}
+
+// maxURL is how much of a URL the summary shows.
+const maxURL = 100
+
+// cut shortens a URL longer than maxURL characters in its middle, where
+// an ellipsis stands for what was cut: the host and the end stay.
+func cut(u string) string {
+	r := []rune(u)
+	if len(r) <= maxURL {
+		return u
+	}
+	half := (maxURL - 1) / 2
+	return string(r[:half]) + "…" + string(r[len(r)-(maxURL-1-half):])
+}
+
+// plural writes n and noun, in the plural unless n is 1: "1 page",
+// "2,000 pages".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return count(n) + " " + noun + "s"
 }
 
 // byCount lists m's keys with their counts, the largest first.
@@ -177,10 +224,30 @@ func size(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-func seconds(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
+// duration writes d with three figures at most and a unit that fits it:
+// 840 µs, 12.5 ms, 2.35 s, 1 min 05 s.
+func duration(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%d µs", d.Microseconds())
+	case d < time.Second:
+		return sig3(float64(d)/float64(time.Millisecond)) + " ms"
+	case d < time.Minute:
+		return sig3(d.Seconds()) + " s"
+	}
+	d = d.Round(time.Second)
+	return fmt.Sprintf("%d min %02d s", int(d.Minutes()), int(d.Seconds())%60)
+}
 
-func millis(d time.Duration) string {
-	return fmt.Sprintf("%.0f ms", float64(d.Microseconds())/1000)
+// sig3 writes x, from 1 to 1000, with three significant figures.
+func sig3(x float64) string {
+	switch {
+	case x < 10:
+		return strconv.FormatFloat(x, 'f', 2, 64)
+	case x < 100:
+		return strconv.FormatFloat(x, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(x, 'f', 0, 64)
 }
 
 // byteSize is a flag.Value for a size in bytes: 1048576, 512KiB, 10MiB, 1GiB.
