@@ -52,7 +52,7 @@ func panicsWith(t *testing.T, want string, fn func()) {
 
 // loopDeadline returns ctx with a deadline d from now on ctx's loop clock.
 func loopDeadline(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithDeadline(ctx, scheduler.Now(ctx).Add(d))
+	return scheduler.WithTimeout(ctx, d)
 }
 
 // since is the time on ctx's loop clock since start.

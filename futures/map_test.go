@@ -122,7 +122,7 @@ func TestMapWhoseDeadlinePassesReturnsItAndHandsOutNoMoreItems(t *testing.T) {
 		var called []int
 		ended := 0
 		start := scheduler.Now(ctx)
-		short, cancel := context.WithDeadline(ctx, start.Add(1500*time.Millisecond))
+		short, cancel := scheduler.WithDeadline(ctx, start.Add(1500*time.Millisecond))
 		defer cancel()
 		out, err := futures.Map(short, p, []int{0, 1, 2, 3, 4, 5}, func(ctx context.Context, i int) (int, error) {
 			called = append(called, i)
@@ -153,7 +153,7 @@ func TestMapWhoseDeadlinePassesReturnsItAndHandsOutNoMoreItems(t *testing.T) {
 func TestMapWithAPassedDeadlineRunsNoItem(t *testing.T) {
 	runLoop(t, func(ctx context.Context) error {
 		p := newTaskPool(t, 10)
-		short, cancel := context.WithDeadline(ctx, scheduler.Now(ctx).Add(time.Second))
+		short, cancel := scheduler.WithTimeout(ctx, time.Second)
 		defer cancel()
 		if err := scheduler.Sleep(ctx, 2*time.Second); err != nil { // past it, on the loop's clock
 			return err

@@ -95,7 +95,7 @@ func TestWaitReadableParksUntilAFdOfTheCallersOwnIsReadable(t *testing.T) {
 		if err := ioco.WaitWritable(ctx, fds[0]); err != nil {
 			return err
 		}
-		short, cancel := context.WithDeadline(ctx, scheduler.Now(ctx).Add(20*time.Millisecond))
+		short, cancel := scheduler.WithTimeout(ctx, 20*time.Millisecond)
 		defer cancel()
 		buf := make([]byte, 1)
 		unix.Read(fds[0], buf) // drained: not readable any more

@@ -96,7 +96,7 @@ func (r *fuzzRun) start(ctx context.Context, d time.Duration) {
 		actx := ctx
 		if !w.deadline.IsZero() {
 			var cancel context.CancelFunc
-			actx, cancel = context.WithDeadline(ctx, w.deadline)
+			actx, cancel = scheduler.WithDeadline(ctx, w.deadline)
 			defer cancel()
 		}
 		err := r.p.acquire(actx)

@@ -53,7 +53,7 @@ func mustPanic(t *testing.T, want string, fn func()) {
 
 // timeout returns ctx with a deadline d from now on ctx's loop clock.
 func timeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithDeadline(ctx, scheduler.Now(ctx).Add(d))
+	return scheduler.WithTimeout(ctx, d)
 }
 
 func TestLockIsHandedToWaitersInArrivalOrder(t *testing.T) {

@@ -91,7 +91,7 @@ func settle(ctx context.Context, tasks ...*scheduler.Task) {
 
 // within returns ctx with a deadline d from now on the loop's clock.
 func within(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithDeadline(ctx, scheduler.Now(ctx).Add(d))
+	return scheduler.WithTimeout(ctx, d)
 }
 
 // panicOf calls f and returns what it panicked with, or nil.

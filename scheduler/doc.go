@@ -50,15 +50,21 @@
 // context it was started from, not its cancellation: a task lives on when
 // the task that started it is killed. It is cancelled when the task ends or
 // is killed. Cancelling Run's context stops the loop. A ctx deadline given
-// to a parking call is its timeout, kept on the loop's clock.
+// to a parking call is its timeout.
 //
 // Contexts derived with package context (WithCancel, WithTimeout) are not
-// the loop's: their cancellation reaches a parked task through a goroutine
-// and a post, on time but not in a reproducible order, and their deadlines
-// are wall-clock times, which a virtual clock does not follow. A task parked
-// on such a context keeps Run from reporting a deadlock. For deterministic
-// programs, and under WithVirtualClock, time things with Sleep, timers and
-// FD deadlines, and end waits by Kill.
+// the loop's: their cancellation and their deadline reach a parked task
+// through a goroutine and a post once the context itself is done, on time
+// but not in a reproducible order. A parking call therefore returns a
+// context's error only when that context reports it: ctx.Err() is set and
+// context.Cause(ctx) gives the cause. Their deadlines are wall-clock times,
+// kept by package context's own timers: under WithVirtualClock a park on
+// such a context lasts that long in wall time, however far the virtual
+// clock jumps meanwhile. A task parked on such a context keeps Run from
+// reporting a deadlock. For deterministic programs, and under
+// WithVirtualClock, time things with Sleep, timers, FD deadlines and this
+// package's WithTimeout and WithDeadline, whose deadlines are the loop's
+// time and expire in the loop's timer step, and end waits by Kill.
 //
 // Callbacks registered by CallSoon, CallLater, CallAt, Post and
 // AddSignalHandler run on the loop's own goroutine, not in a task. If

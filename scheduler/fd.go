@@ -121,7 +121,7 @@ func (p *FD) Wait(ctx context.Context, mode Mode) error {
 			return os.ErrDeadlineExceeded
 		}
 		l.timers.Push(&t.tm, dl)
-		t.tm.err = os.ErrDeadlineExceeded
+		t.tm.err, t.tm.ctx = os.ErrDeadlineExceeded, nil
 	}
 	p.waiters[mode-1].push(t)
 	t.fdw = p
@@ -151,8 +151,8 @@ func (p *FD) SetDeadline(mode Mode, t time.Time) {
 		p.dl[m-1] = when
 		for w := p.waiters[m-1].head; w != nil; {
 			next := w.wnext
-			if w.tm.node.Queued() && w.tm.err != os.ErrDeadlineExceeded {
-				w = next // its context's deadline: left alone
+			if w.tm.ctx != nil {
+				w = next // its context's earlier deadline (see Task.watch): left alone
 				continue
 			}
 			l.timers.Remove(&w.tm)
@@ -162,7 +162,7 @@ func (p *FD) SetDeadline(mode Mode, t time.Time) {
 				w.ready(os.ErrDeadlineExceeded)
 			default:
 				l.timers.Push(&w.tm, when)
-				w.tm.err = os.ErrDeadlineExceeded
+				w.tm.err, w.tm.ctx = os.ErrDeadlineExceeded, nil
 			}
 			w = next
 		}

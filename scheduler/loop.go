@@ -91,8 +91,15 @@ type optionFunc func(*Loop)
 func (f optionFunc) apply(l *Loop) { f(l) }
 
 // WithSeed makes the loop pick the next task or callback to run
-// pseudo-randomly among the ready ones, from seed: the same program with the
-// same seed runs in the same order every time. Without it the order is FIFO.
+// pseudo-randomly among the ready ones, from seed. Without it the order is
+// FIFO.
+//
+// A seed alone is reproducible only for a program whose every wake-up comes
+// from the loop itself. On the real clock, which timers are due at an
+// iteration depends on how fast the machine ran the iterations before it,
+// so the same seed can give different schedules from run to run. With
+// WithVirtualClock as well, and no fds, posts or package context's
+// deadlines involved, the same seed gives the same schedule every time.
 func WithSeed(seed uint64) Option {
 	return optionFunc(func(l *Loop) { l.seeded, l.seed = true, seed })
 }
@@ -372,7 +379,7 @@ func (l *Loop) finish(t *Task, err error) {
 	if lf.lending == nil && len(l.lives) < maxLives {
 		// Everything else is back at its zero already: unpark and the
 		// lines above reset what a park and the live list set.
-		lf.wake, lf.tm.err = nil, nil
+		lf.wake, lf.tm.err, lf.tm.ctx = nil, nil, nil
 		l.lives = append(l.lives, lf)
 	}
 	t.ctx.cancel()

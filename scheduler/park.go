@@ -8,7 +8,7 @@ import (
 )
 
 // Park parks the calling task until Wake wakes it (Park returns nil) or ctx is
-// done (Park returns ctx's error; a deadline is kept on the loop's clock).
+// done (Park returns ctx's error once ctx reports it: see the package doc).
 // what says what the task waits on, for the deadlock report ("queue.Get",
 // say). A caller that registered the task somewhere before parking takes it
 // out again when Park returns an error, and when the task is killed: a
@@ -168,8 +168,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ErrNoTask
 	}
 	l := t.l
-	if t != l.cur {
-		return ErrNotCurrent
+	if t != l.cur || t.killed {
+		return t.refuse() // a dying task's context is cancelled: ErrKilled first
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -178,11 +178,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 		t.giveBack()
 		return Sleep(&t.ctx, 0) // the fast path, now that it applies
 	}
-	if t.killed {
-		return ErrKilled
-	}
 	l.timers.Push(&t.tm, l.now()+int64(d))
-	t.tm.err = nil
+	t.tm.err, t.tm.ctx = nil, nil
 	return t.park(ctx, "Sleep")
 }
 
@@ -271,23 +268,25 @@ func (t *Task) giveBack() {
 	}
 }
 
-// watch arranges for ctx, which is not t's own context, to end t's park: its
-// deadline through t's timer (on the loop's clock, so that it is exact under
-// a virtual clock too), its cancellation through a post.
+// watch arranges for ctx, which is not t's own context, to end t's park
+// with ctx's error, and only once ctx itself reports it: ctx.Err() is set
+// and context.Cause(ctx) gives the cause. A deadline on the loop's clock
+// (WithDeadline, and contexts derived from one) ends the park through t's
+// timer, which fires after the deadline's own, in the same iteration.
+// Every other end of ctx (a cancellation, a deadline of package context's)
+// comes through a post made once ctx is done: a timer of the loop's at such
+// a deadline could fire before the context's own, and the loop's clock may
+// be virtual where the deadline is a wall-clock time.
 func (t *Task) watch(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	l := t.l
-	if d, ok := ctx.Deadline(); ok {
-		when := int64(d.Sub(l.base))
-		if when <= l.now() {
-			return context.DeadlineExceeded
-		}
-		if n := &t.tm.node; !n.Queued() || when < n.When() {
+	if d, ok := ctx.Value(deadlineKey{}).(*deadlineCtx); ok && d.l == l {
+		if n := &t.tm.node; !n.Queued() || d.when < n.When() {
 			l.timers.Remove(&t.tm)
-			l.timers.Push(&t.tm, when)
-			t.tm.err = context.DeadlineExceeded
+			l.timers.Push(&t.tm, d.when)
+			t.tm.err, t.tm.ctx = nil, ctx
 		}
 	}
 	if ctx.Done() != nil {
@@ -353,6 +352,7 @@ func (t *Task) unpark() {
 	t.waitFor = nil
 	t.what = ""
 	t.wakeable = false
+	t.tm.ctx = nil
 }
 
 // unwatch takes a parked t out of its timer, watch, wait list and fd.

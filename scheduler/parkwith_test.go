@@ -69,21 +69,29 @@ func TestParkWithHookToldWhenWokenTaskIsKilledBeforeItResumes(t *testing.T) {
 func TestParkWithHookNotToldWhenParkReturns(t *testing.T) {
 	h := newHookLog()
 	run(t, func(ctx context.Context) error {
+		main := scheduler.Current(ctx)
+		var cancel context.CancelFunc
 		task := mustGo(t, ctx, func(ctx context.Context) error {
 			h.task = scheduler.Current(ctx)
 			if err := scheduler.ParkWith(ctx, "test", &h.hook); err != nil {
 				return err
 			}
-			short, cancel := context.WithTimeout(ctx, time.Second)
-			defer cancel()
-			if err := scheduler.ParkWith(short, "test", &h.hook); !errors.Is(err, context.DeadlineExceeded) {
-				t.Errorf("ParkWith with a deadline = %v, want DeadlineExceeded", err)
+			short, cancelShort := context.WithCancel(ctx)
+			defer cancelShort()
+			cancel = cancelShort
+			if err := scheduler.ParkWith(short, "test", &h.hook); !errors.Is(err, context.Canceled) {
+				t.Errorf("ParkWith with a cancelled context = %v, want Canceled", err)
 			}
+			main.Wake()
 			return scheduler.Sleep(ctx, time.Hour) // killed here, outside ParkWith
 		})
 		scheduler.Sleep(ctx, 0)
 		task.WakeWith(&h.hook)
-		scheduler.Sleep(ctx, 2*time.Second)
+		scheduler.Sleep(ctx, 0) // the task parks again, on short
+		cancel()
+		if err := scheduler.Park(ctx, "the task's second ParkWith to return"); err != nil {
+			return err
+		}
 		task.Kill(ctx)
 		return nil
 	}, scheduler.WithVirtualClock())

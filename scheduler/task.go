@@ -134,9 +134,11 @@ func (t *Task) Start(ctx context.Context) error {
 	switch {
 	case l == nil:
 		return ErrNoLoop
+	case t.l != nil: // started, perhaps by another loop: nothing else of t's is read
+		return ErrStarted
 	case t.fn == nil:
 		return ErrNilFunc
-	case t.state != StateNew || t.l != nil:
+	case t.state != StateNew:
 		return ErrStarted
 	case l.state == loopEnded:
 		return ErrClosed
@@ -184,6 +186,11 @@ func (t *Task) Context() context.Context { return &t.ctx }
 // when ctx carries no task, ErrWrongLoop, or ctx's error when ctx is done
 // first: the task itself lives on. May park the calling task.
 func (t *Task) Join(ctx context.Context) error {
+	// t's state belongs to t's loop: whether ctx is of that loop is settled
+	// before anything of t's but its loop (fixed at Start) is read.
+	if err := t.sameLoop(ctx); err != nil {
+		return err
+	}
 	if t.state == StateEnded {
 		return t.err
 	}
@@ -196,8 +203,6 @@ func (t *Task) Join(ctx context.Context) error {
 		return ErrNoTask
 	case me == t:
 		return ErrJoinSelf
-	case me.l != t.l:
-		return ErrWrongLoop
 	case me != me.l.cur || me.killed:
 		return me.refuse()
 	}
@@ -212,6 +217,21 @@ func (t *Task) Join(ctx context.Context) error {
 		return err // park took me off the list
 	}
 	return t.err // only t's end wakes a joiner without an error
+}
+
+// sameLoop vets the ctx handed to a method of t: a started t refuses one of
+// another loop with ErrWrongLoop, and a ctx with no loop with ErrNoTask.
+// It reads nothing of t's but its loop, which Start set before t could be
+// handed to anyone.
+func (t *Task) sameLoop(ctx context.Context) error {
+	l := LoopOf(ctx)
+	switch {
+	case l == nil:
+		return ErrNoTask
+	case t.l != nil && l != t.l:
+		return ErrWrongLoop
+	}
+	return nil
 }
 
 // joinNext is Join of the task t that the loop would run next anyway, the
@@ -281,6 +301,13 @@ func (me *Task) joinNext(t *Task) error {
 // with ErrNoLoop or ErrWrongLoop. May park the calling task (the killed task
 // runs its deferred calls in the meantime).
 func (t *Task) Kill(ctx context.Context) error {
+	l := LoopOf(ctx)
+	switch {
+	case l == nil:
+		return ErrNoLoop
+	case t.l != nil && l != t.l: // before anything of t's is read: see Join
+		return ErrWrongLoop
+	}
 	if t.state == StateEnded {
 		return nil
 	}
@@ -290,13 +317,6 @@ func (t *Task) Kill(ctx context.Context) error {
 		t.err = ErrKilled
 		t.ctx.cancel()
 		return nil
-	}
-	l := LoopOf(ctx)
-	switch {
-	case l == nil:
-		return ErrNoLoop
-	case l != t.l:
-		return ErrWrongLoop
 	}
 	by := l.main
 	if me := taskOf(ctx); me != nil {

@@ -127,21 +127,26 @@ func TestJoinSelfErrors(t *testing.T) {
 	})
 }
 
+// The deadline is package context's, a wall-clock time: the loop runs on
+// the real clock, and the task waits on nothing that has a time.
 func TestJoinWithDeadlineReturnsDeadlineErrorTaskLivesOn(t *testing.T) {
 	run(t, func(ctx context.Context) error {
-		sleeper := mustGo(t, ctx, func(ctx context.Context) error {
-			return scheduler.Sleep(ctx, time.Hour)
+		waiter := mustGo(t, ctx, func(ctx context.Context) error {
+			return scheduler.Park(ctx, "nothing")
 		})
 		jctx, cancel := context.WithTimeout(ctx, time.Millisecond)
 		defer cancel()
-		if err := sleeper.Join(jctx); err != context.DeadlineExceeded {
+		if err := waiter.Join(jctx); err != context.DeadlineExceeded {
 			t.Errorf("Join = %v, want context.DeadlineExceeded", err)
 		}
-		if s := sleeper.State(); s != scheduler.StateParked {
-			t.Errorf("sleeper is %v after the Join timed out, want parked", s)
+		if jctx.Err() == nil {
+			t.Error("Join returned DeadlineExceeded before its context said so")
 		}
-		return sleeper.Kill(ctx)
-	}, scheduler.WithVirtualClock())
+		if s := waiter.State(); s != scheduler.StateParked {
+			t.Errorf("waiter is %v after the Join timed out, want parked", s)
+		}
+		return waiter.Kill(ctx)
+	})
 }
 
 func TestKillBeforeStartBodyNeverRuns(t *testing.T) {

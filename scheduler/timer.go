@@ -9,13 +9,18 @@ import (
 	"github.com/evergo/evergo/internal/timerheap"
 )
 
-// timer is an entry of the loop's timer heap: a callback's (h set) or a
-// parked task's deadline (t set).
+// timer is an entry of the loop's timer heap: a callback's (h set), a
+// parked task's deadline (t set) or a loop-clock context's (dl set).
 type timer struct {
 	node timerheap.Node
 	h    *Handle
 	t    *Task
-	err  error // what the task's park returns when the timer fires
+	dl   *deadlineCtx
+	err  error // what the task's park returns when the timer fires...
+	// ...or, if ctx is set, ctx's error then: the park's ctx has a deadline
+	// on the loop's clock (see deadline.go), whose own timer, due at the
+	// same time and set earlier, has fired first.
+	ctx context.Context
 }
 
 func (tm *timer) HeapNode() *timerheap.Node { return &tm.node }
@@ -45,8 +50,10 @@ const (
 // CallSoon schedules fn to run on the loop as a callback, after the tasks and
 // callbacks already ready. The callback receives the loop's context: it may
 // start tasks and schedule callbacks, but not park (parking calls return
-// ErrNoTask). Must be called on the loop. Never parks.
+// ErrNoTask). A nil fn panics, wrapping ErrNilFunc: the callback could
+// never run. Must be called on the loop. Never parks.
 func (l *Loop) CallSoon(fn func(ctx context.Context)) *Handle {
+	mustFunc("CallSoon", fn)
 	h := &Handle{l: l, fn: fn, state: handleReady}
 	l.ready.push(entry{h: h})
 	return h
@@ -54,16 +61,34 @@ func (l *Loop) CallSoon(fn func(ctx context.Context)) *Handle {
 
 // CallLater schedules fn to run as a callback once d has passed on the loop's
 // clock. Timers due at the same time run in the order they were scheduled.
-// Must be called on the loop. Never parks.
+// A nil fn panics, as in CallSoon. Must be called on the loop. Never parks.
 func (l *Loop) CallLater(d time.Duration, fn func(ctx context.Context)) *Handle {
+	mustFunc("CallLater", fn)
 	return l.callAt(l.now()+int64(max(d, 0)), fn)
 }
 
 // CallAt schedules fn to run as a callback once the loop's clock reaches t.
-// Must be called on the loop. Never parks.
+// A nil fn panics, as in CallSoon. Must be called on the loop. Never parks.
 func (l *Loop) CallAt(t time.Time, fn func(ctx context.Context)) *Handle {
+	mustFunc("CallAt", fn)
 	return l.callAt(int64(t.Sub(l.base)), fn)
 }
+
+// mustFunc panics, at the call that would register it, on a nil callback:
+// the loop would otherwise die of it later, far from the mistake. The panic
+// value is an error for which errors.Is(v, ErrNilFunc) holds, Post's error
+// for the same mistake (CallSoon, CallLater and CallAt return no error).
+func mustFunc(call string, fn func(ctx context.Context)) {
+	if fn == nil {
+		panic(nilFuncError(call))
+	}
+}
+
+// nilFuncError is the panic of a call given a nil function.
+type nilFuncError string
+
+func (e nilFuncError) Error() string { return "scheduler: " + string(e) + " of a nil function" }
+func (e nilFuncError) Unwrap() error { return ErrNilFunc }
 
 func (l *Loop) callAt(when int64, fn func(ctx context.Context)) *Handle {
 	h := &Handle{l: l, fn: fn, state: handleTimer}
@@ -107,9 +132,16 @@ func (l *Loop) fireTimers(now int64) {
 			return
 		}
 		l.timers.Remove(tm)
-		if tm.t != nil {
+		switch {
+		case tm.dl != nil:
+			tm.dl.expire()
+		case tm.ctx != nil:
+			if err := tm.ctx.Err(); err != nil {
+				tm.t.ready(err)
+			} // else done otherwise, after all: its watch ends the park
+		case tm.t != nil:
 			tm.t.ready(tm.err)
-		} else {
+		default:
 			tm.h.state = handleReady
 			l.ready.push(entry{h: tm.h})
 		}

@@ -65,7 +65,7 @@ func TestTimedOutWaiterIsSkippedAndNeverHandedAWakeUp(t *testing.T) {
 		var q waitq.Queue[string]
 		var got []string
 		timed, _ := scheduler.Go(ctx, func(ctx context.Context) error {
-			ctx, cancel := context.WithTimeout(ctx, time.Second)
+			ctx, cancel := scheduler.WithTimeout(ctx, time.Second)
 			defer cancel()
 			_, err := q.Wait(ctx, "test", 0, "timed", nil)
 			got = append(got, "timed:"+err.Error())

@@ -1,0 +1,143 @@
+package scheduler
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+)
+
+// Contexts whose deadline is the loop's time. Package context keeps a
+// deadline with a runtime timer on the wall clock: a virtual clock does not
+// move it, and its expiry reaches a parked task through a goroutine and a
+// post, in no reproducible order. A deadline made here is a timer of the
+// loop's own: it expires inside the loop's timer step, at the loop's time
+// (virtual or not), before the tasks whose parks it ends are made runnable,
+// so that their parking calls return an error the context already reports.
+
+// deadlineKey is the Value key under which a loop-clock deadline context
+// answers with itself, so that a park on a context derived from it (with
+// package context) still ends at its deadline on the loop's clock.
+type deadlineKey struct{}
+
+// deadlineCtx is a context done at a time on its loop's clock. It is a
+// context.WithCancelCause of its parent (which gives it Done, Value,
+// cancellation by the parent, and Cause through package context's own
+// lookup) whose Err is DeadlineExceeded once the deadline has passed.
+type deadlineCtx struct {
+	context.Context                         // WithCancelCause(parent)
+	cancel          context.CancelCauseFunc // inner's
+	l               *Loop
+	when            int64 // the deadline on the loop's clock; fixed
+	tm              timer // on the loop's heap until the deadline or cancel
+	cause           error // what Cause reports once the deadline has passed
+	expired         atomic.Bool
+}
+
+// WithDeadline returns a copy of ctx that is done once the clock of the
+// loop ctx carries reaches d (see Loop.Now: virtual under WithVirtualClock),
+// or when the returned cancel is called, or when ctx is done, whichever
+// comes first: package context's WithDeadline on the loop's clock. Its Err
+// is then context.DeadlineExceeded (or context.Canceled, or ctx's error),
+// and a parking call given it, or a context derived from it, returns that
+// error in the same iteration of the loop in which the deadline passed.
+// Its Deadline is d, a time on the loop's clock.
+//
+// A context derived from it with package context (WithCancel, WithValue)
+// is done at the same moment, but reports context.Canceled there, with
+// context.Cause giving context.DeadlineExceeded (or the cause): package
+// context tells only its own deadlines apart.
+//
+// ctx must carry a loop (a task's or a callback's context, or one derived
+// from it), and WithDeadline must be called on that loop; without a loop it
+// is context.WithDeadline. Never parks. The returned cancel is safe to call
+// from any goroutine, and should be called as soon as the work it bounds
+// is done, as with package context: it takes the loop's timer out.
+func WithDeadline(ctx context.Context, d time.Time) (context.Context, context.CancelFunc) {
+	return WithDeadlineCause(ctx, d, nil)
+}
+
+// WithDeadlineCause is WithDeadline, with cause as what context.Cause
+// reports once the deadline has passed (nil: context.DeadlineExceeded).
+// Never parks.
+func WithDeadlineCause(ctx context.Context, d time.Time, cause error) (context.Context, context.CancelFunc) {
+	l := LoopOf(ctx)
+	if l == nil {
+		return context.WithDeadlineCause(ctx, d, cause)
+	}
+	return l.deadline(ctx, int64(d.Sub(l.base)), cause)
+}
+
+// WithTimeout is WithDeadline(ctx, Now(ctx).Add(timeout)): a timeout on
+// the loop's clock. Never parks.
+func WithTimeout(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	return WithTimeoutCause(ctx, timeout, nil)
+}
+
+// WithTimeoutCause is WithTimeout with a cause, as WithDeadlineCause.
+// Never parks.
+func WithTimeoutCause(ctx context.Context, timeout time.Duration, cause error) (context.Context, context.CancelFunc) {
+	return WithDeadlineCause(ctx, Now(ctx).Add(timeout), cause)
+}
+
+// deadline makes a deadlineCtx of ctx due at when on l's clock.
+func (l *Loop) deadline(ctx context.Context, when int64, cause error) (context.Context, context.CancelFunc) {
+	if cause == nil {
+		cause = context.DeadlineExceeded
+	}
+	if p, ok := ctx.Value(deadlineKey{}).(*deadlineCtx); ok && p.l == l && p.when <= when {
+		return context.WithCancel(ctx) // ctx ends first anyway, as in package context
+	}
+	inner, cancel := context.WithCancelCause(ctx)
+	c := &deadlineCtx{Context: inner, cancel: cancel, l: l, when: when, cause: cause}
+	c.tm.dl = c
+	if when <= l.now() {
+		c.expire()
+		return c, func() {}
+	}
+	l.timers.Push(&c.tm, when)
+	return c, c.stop
+}
+
+// expire ends c at its deadline, on the loop. A c cancelled before is left
+// as it is.
+func (c *deadlineCtx) expire() {
+	if c.Context.Err() != nil {
+		return
+	}
+	c.expired.Store(true) // before Done closes: whoever sees Done sees the deadline's Err
+	c.cancel(c.cause)
+}
+
+// stop is the CancelFunc of c: it cancels c at once, from any goroutine,
+// and takes c's timer off the loop's heap through a post.
+func (c *deadlineCtx) stop() {
+	if c.Context.Err() != nil {
+		return
+	}
+	c.cancel(context.Canceled)
+	l := c.l
+	l.Post(func(context.Context) { l.timers.Remove(&c.tm) }) // ErrClosed: the heap is gone with the loop
+}
+
+func (c *deadlineCtx) Deadline() (time.Time, bool) {
+	return c.l.base.Add(time.Duration(c.when)), true
+}
+
+func (c *deadlineCtx) Err() error {
+	if c.expired.Load() {
+		return context.DeadlineExceeded
+	}
+	return c.Context.Err()
+}
+
+func (c *deadlineCtx) Value(key any) any {
+	if key == (deadlineKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+func (c *deadlineCtx) String() string {
+	d, _ := c.Deadline()
+	return "scheduler.WithDeadline(" + d.String() + ")"
+}
