@@ -48,7 +48,10 @@
 // error that satisfies errors.Is(err, os.ErrDeadlineExceeded) and whose
 // Timeout method reports true; moving a deadline applies to calls already
 // parked, and a zero time removes it. The calls that take a ctx (Dial,
-// DialTLS, the files') take its deadline as their timeout.
+// DialTLS, WaitReadable, the files') end when ctx does, and then return
+// ctx's error (wrapped in a *net.OpError by Dial, as package net does) only
+// once ctx itself reports it; a deadline of scheduler.WithTimeout is on the
+// loop's clock, one of package context on the wall clock.
 //
 // # Closing
 //

@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"net"
 	"time"
+
+	"github.com/evergo/evergo/scheduler"
 )
 
 // DialTLS dials addr on network as Dial does and runs a TLS client
@@ -29,19 +31,51 @@ func DialTLS(ctx context.Context, network, addr string, config *tls.Config) (*tl
 		cfg.ServerName = host
 	}
 	c := tls.Client(raw, cfg)
-	// The deadline comes from ctx, and Handshake is called without it:
-	// HandshakeContext would watch ctx from a goroutine of its own and close
-	// the conn from there, off the loop.
-	if dl, ok := ctx.Deadline(); ok {
-		raw.SetDeadline(dl)
-	}
-	if err := c.Handshake(); err != nil {
+	if err := handshake(ctx, c, raw); err != nil {
 		raw.Close()
 		return nil, err
 	}
-	raw.SetDeadline(time.Time{})
 	return c, nil
 }
+
+// handshake runs c's handshake over raw until it ends or ctx is done; it
+// then returns ctx's error, as tls.Conn.HandshakeContext does. Handshake is
+// called without ctx: HandshakeContext would watch ctx from a goroutine of
+// its own and close the conn from there, off the loop. Here ctx's end comes
+// to the loop as a post that moves raw's deadline into the past, so a
+// timeout is returned only once ctx itself reports it (and a wall-clock
+// deadline is not compared with a virtual clock).
+func handshake(ctx context.Context, c *tls.Conn, raw net.Conn) error {
+	l := scheduler.LoopOf(ctx)
+	if l == nil {
+		return scheduler.ErrNoLoop
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	busy, ended := true, false // on the loop
+	stop := context.AfterFunc(ctx, func() {
+		l.Post(func(context.Context) {
+			if busy {
+				ended = true
+				raw.SetDeadline(aLongTimeAgo)
+			}
+		})
+	})
+	err := c.Handshake()
+	busy = false
+	stop()
+	switch {
+	case err != nil && ended:
+		return ctx.Err() // the deadline moved by ctx's end failed it
+	case err == nil && ended:
+		raw.SetDeadline(time.Time{})
+	}
+	return err
+}
+
+// aLongTimeAgo is a deadline that has passed: it wakes a parked call.
+var aLongTimeAgo = time.Unix(1, 0)
 
 // ListenTLS listens on addr on network as Listen does, and returns a
 // listener whose Accept returns TLS server connections (crypto/tls) that

@@ -166,7 +166,9 @@ func (c *Condition) notify(n int) {
 }
 
 func (c *Condition) mustHold(ctx context.Context, call string) {
-	if !c.L().heldBy(scheduler.Current(ctx)) {
+	t := scheduler.Current(ctx)
+	mustBeHome(&c.home, t, "Condition", call)
+	if !c.L().heldBy(t) {
 		panic("locks: Condition." + call + " without holding its lock")
 	}
 }

@@ -31,8 +31,10 @@ func (m *Lock) Lock(ctx context.Context) error {
 	// Budget: an uncontended Lock+Unlock within 1.0× sync.Mutex's
 	// (BenchmarkLockUnlock): no atomics, no allocation, no call but
 	// Current. Everything else is in lock.
+	// m's loop is compared first: nothing of m's but that is read for a
+	// task of another loop.
 	t := scheduler.Current(ctx)
-	if m.owner == nil && t != nil && m.home.Is(t.Loop()) && t.State() == scheduler.StateRunning {
+	if t != nil && m.home.Is(t.Loop()) && m.owner == nil && t.State() == scheduler.StateRunning {
 		m.owner = t
 		return nil
 	}
@@ -72,7 +74,7 @@ func (m *Lock) TryLock(ctx context.Context) bool {
 // when the task that ctx carries does not hold m. Never parks.
 func (m *Lock) Unlock(ctx context.Context) {
 	t := scheduler.Current(ctx)
-	if m.owner != t || t == nil {
+	if t == nil || !m.home.Is(t.Loop()) || m.owner != t { // m's loop first, as in Lock
 		m.unlockNotHeld(t)
 		return
 	}
@@ -96,6 +98,7 @@ func (m *Lock) handOn() {
 }
 
 func (m *Lock) unlockNotHeld(t *scheduler.Task) {
+	mustBeHome(&m.home, t, "Lock", "Unlock")
 	switch {
 	case t != nil && t == m.excused:
 		m.excused = nil
@@ -189,6 +192,7 @@ func (m *RLock) TryLock(ctx context.Context) bool {
 // that ctx carries does not hold m. Never parks.
 func (m *RLock) Unlock(ctx context.Context) {
 	t := scheduler.Current(ctx)
+	mustBeHome(&m.home, t, "RLock", "Unlock")
 	switch {
 	case m.owner == t && t != nil:
 	case t != nil && t == m.excused:
@@ -239,6 +243,14 @@ func (m *RLock) releaseAll(*scheduler.Task) int {
 func (m *RLock) restore(_ *scheduler.Task, depth int) { m.depth = depth }
 
 func (m *RLock) excuse(t *scheduler.Task, depth int) { m.excused, m.excusedN = t, depth }
+
+// mustBeHome panics if t is a task of another loop than the one home is
+// bound to, before the caller reads anything that loop owns.
+func mustBeHome(home *waitq.Home, t *scheduler.Task, typ, call string) {
+	if t != nil && !home.Is(t.Loop()) && !home.Is(nil) {
+		panic("locks: " + typ + "." + call + " by a task of another loop")
+	}
+}
 
 // mustTask returns the task that ctx carries for a call that never parks and
 // so returns no error: misuse panics.

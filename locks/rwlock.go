@@ -115,6 +115,7 @@ func (m *RWLock) TryLock(ctx context.Context) bool {
 // lock, and when the task that ctx carries does not. Never parks.
 func (m *RWLock) Unlock(ctx context.Context) {
 	t := scheduler.Current(ctx)
+	mustBeHome(&m.home, t, "RWLock", "Unlock")
 	switch {
 	case m.writer == nil:
 		panic("locks: Unlock of unlocked RWLock")
