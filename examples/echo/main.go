@@ -6,7 +6,10 @@
 //	go run ./examples/echo client -addr 127.0.0.1:9000 -c 50 -d 3s
 //	go run ./examples/echo netserver -addr 127.0.0.1:9000         # package net, a goroutine per conn
 //
-// The server runs until interrupted (Ctrl-C). The client opens -c
+// The server runs until interrupted (Ctrl-C). Both servers wait out
+// accept errors that say descriptors or buffers are short (EMFILE, ENFILE,
+// ENOBUFS, ECONNABORTED), 5 ms doubling to 1 s as net/http's Server does,
+// and go on serving (see internal/serve). The client opens -c
 // connections from one loop, each writing -size bytes and waiting for them
 // back for -d, and prints the messages per second.
 package main
@@ -22,9 +25,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
-	"sync"
 	"time"
 
+	"github.com/evergo/evergo/examples/echo/internal/serve"
 	"github.com/evergo/evergo/ioco"
 	"github.com/evergo/evergo/scheduler"
 )
@@ -55,7 +58,7 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "server":
-		err = serve(ctx, *addr, *loops)
+		err = serveLoops(ctx, *addr, *loops)
 	case "netserver":
 		err = netServe(ctx, *addr)
 	case "client":
@@ -74,10 +77,10 @@ func usage() {
 	log.Fatal("usage: echo server|netserver|client [-addr host:port] [-loops n] [-c conns] [-size bytes] [-d duration]")
 }
 
-// serve runs n loops, each on its own goroutine with its own listener on
+// serveLoops runs n loops, each on its own goroutine with its own listener on
 // addr (SO_REUSEPORT lets the kernel spread connections among them), until
 // ctx is cancelled.
-func serve(ctx context.Context, addr string, n int) error {
+func serveLoops(ctx context.Context, addr string, n int) error {
 	errs := make(chan error, n)
 	for range n {
 		go func() {
@@ -87,19 +90,7 @@ func serve(ctx context.Context, addr string, n int) error {
 					return err
 				}
 				defer ln.Close()
-				for {
-					c, err := ln.Accept()
-					if err != nil {
-						return err
-					}
-					if _, err := scheduler.Go(ctx, func(ctx context.Context) error {
-						defer c.Close()
-						return echo(c)
-					}); err != nil {
-						c.Close()
-						return err
-					}
-				}
+				return serve.Loop(ctx, ln, serve.Echo, log.Printf)
 			})
 		}()
 	}
@@ -112,23 +103,6 @@ func serve(ctx context.Context, addr string, n int) error {
 	return first
 }
 
-// echo writes back what c reads until end of file.
-func echo(c net.Conn) error {
-	buf := make([]byte, 16<<10)
-	for {
-		n, err := c.Read(buf)
-		if err != nil {
-			if err == io.EOF {
-				return nil
-			}
-			return err
-		}
-		if _, err := c.Write(buf[:n]); err != nil {
-			return err
-		}
-	}
-}
-
 // netServe is the same server on package net: a goroutine per connection.
 func netServe(ctx context.Context, addr string) error {
 	ln, err := net.Listen("tcp", addr)
@@ -139,21 +113,11 @@ func netServe(ctx context.Context, addr string) error {
 		<-ctx.Done()
 		ln.Close()
 	}()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return err
-		}
-		wg.Go(func() {
-			defer c.Close()
-			echo(c)
-		})
+	err = serve.Net(ctx, ln, serve.Echo, nil, log.Printf)
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
+	return err
 }
 
 // client runs conns connections on one loop, each a closed loop of
