@@ -1,0 +1,197 @@
+package serve_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/evergo/evergo/examples/echo/internal/serve"
+	"github.com/evergo/evergo/ioco"
+	"github.com/evergo/evergo/scheduler"
+)
+
+// The tests here run out of file descriptors for real, under a lowered
+// RLIMIT_NOFILE, so each runs in a child process of its own.
+
+// childEnv names, in a child process, the test it is for.
+const childEnv = "SERVE_FDLIMIT_CHILD"
+
+// inChild reports whether t runs in its child process. Outside it, it runs
+// t there, fails t unless it passed, and reports false.
+func inChild(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv(childEnv) == t.Name() {
+		return true
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1", "-test.timeout=2m")
+	cmd.Env = append(os.Environ(), childEnv+"="+t.Name())
+	out, err := cmd.CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
+		t.Fatalf("child process: %v\n%s", err, out)
+	}
+	return false
+}
+
+// exhaustFDs lowers the soft RLIMIT_NOFILE to 256 and opens /dev/null
+// until open fails with EMFILE. It returns the function that closes those
+// files again.
+func exhaustFDs(t *testing.T) (release func()) {
+	t.Helper()
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	lim.Cur = min(256, lim.Max)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	var fds []int
+	for {
+		fd, err := syscall.Open("/dev/null", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			if err != syscall.EMFILE {
+				t.Fatalf("open /dev/null: %v", err)
+			}
+			break
+		}
+		fds = append(fds, fd)
+	}
+	return func() {
+		for _, fd := range fds {
+			if err := syscall.Close(fd); err != nil {
+				t.Errorf("close: %v", err)
+			}
+		}
+		fds = nil
+	}
+}
+
+// watchListener is a listener that shows each error of Accept to onErr
+// before it returns it.
+type watchListener struct {
+	net.Listener
+	onErr func(error)
+}
+
+func (l *watchListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		l.onErr(err)
+	}
+	return c, err
+}
+
+// releaseAfter returns an onErr for watchListener that counts EMFILEs in
+// *n and calls release at the third.
+func releaseAfter(n *int, release func()) func(error) {
+	return func(err error) {
+		if errors.Is(err, syscall.EMFILE) {
+			if *n++; *n == 3 {
+				release()
+			}
+		}
+	}
+}
+
+func TestLoopServesAgainOnceRealEMFILEsAreOver(t *testing.T) {
+	if !inChild(t) {
+		return
+	}
+	var serveErr error
+	emfiles := 0
+	err := scheduler.Run(context.Background(), func(ctx context.Context) error {
+		real, err := ioco.Listen(ctx, "tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		defer real.Close()
+		// The client connects while descriptors are left: the connection
+		// waits in the listener's backlog.
+		c, err := ioco.Dial(ctx, "tcp", real.Addr().String())
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		ln := &watchListener{Listener: real, onErr: releaseAfter(&emfiles, exhaustFDs(t))}
+		srv, err := scheduler.Go(ctx, func(ctx context.Context) error {
+			serveErr = serve.Loop(ctx, ln, serve.Echo, t.Logf)
+			c.Close() // a server that gave up fails the client's read
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if _, err := c.Write([]byte("hello")); err != nil {
+			return err
+		}
+		got := make([]byte, 5)
+		if _, err := io.ReadFull(c, got); err != nil {
+			return err
+		}
+		if string(got) != "hello" {
+			t.Errorf("got %q back, want %q", got, "hello")
+		}
+		c.Close() // the echo task ends
+		real.Close()
+		return srv.Join(ctx)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if emfiles != 3 {
+		t.Errorf("Accept failed with EMFILE %d times, want 3", emfiles)
+	}
+	if !errors.Is(serveErr, net.ErrClosed) {
+		t.Errorf("Loop returned %v, want net.ErrClosed", serveErr)
+	}
+}
+
+func TestNetServesAgainOnceRealEMFILEsAreOver(t *testing.T) {
+	if !inChild(t) {
+		return
+	}
+	real, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer real.Close()
+	c, err := net.Dial("tcp", real.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	emfiles := 0
+	ln := &watchListener{Listener: real, onErr: releaseAfter(&emfiles, exhaustFDs(t))}
+	var waits []time.Duration
+	done := make(chan error, 1)
+	go func() {
+		err := serve.Net(context.Background(), ln, serve.Echo, recordSleep(&waits), t.Logf)
+		c.Close() // a server that gave up fails the client's read
+		done <- err
+	}()
+	if _, err := c.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 5)
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "hello" {
+		t.Errorf("got %q back, want %q", got, "hello")
+	}
+	c.Close() // the echo goroutine ends, and Net waits for it
+	real.Close()
+	if err := <-done; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Net returned %v, want net.ErrClosed", err)
+	}
+	if emfiles != 3 || len(waits) != 3 {
+		t.Errorf("Accept failed with EMFILE %d times and Net waited %v, want 3 times", emfiles, waits)
+	}
+}
