@@ -204,13 +204,13 @@ func crawlAll(t *testing.T, srv *httptest.Server, cfg crawl.Config) ([]crawl.Res
 			return err
 		}
 		defer pool.Shutdown(ctx, true)
-		before := openFDs(t)
+		before, fds := openFDs(t), fdTargets()
 		sum, runErr = c.Run(ctx)
 		if err := closeServerConns(ctx, pool, srv); err != nil {
 			return err
 		}
 		if after := openFDs(t); after != before {
-			t.Errorf("%d fds open once Run returned, %d before it ran", after, before)
+			t.Errorf("%d fds open once Run returned, %d before it ran: before %v, after %v", after, before, fds, fdTargets())
 		}
 		return nil
 	})

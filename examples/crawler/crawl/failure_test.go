@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,12 +22,12 @@ import (
 )
 
 func TestCrawlGoesOnWhileAPageIsSlow(t *testing.T) {
-	// /slow answers once every fast page was served (or, to fail rather
-	// than hang, after guard): a crawl that waited for it would never
-	// fetch them.
+	// /slow answers once the crawl has recorded every fast page (or, to
+	// fail rather than hang, after guard): a crawl that waited for it
+	// would never fetch them.
 	const fast = 10
-	var served atomic.Int32
-	allServed := make(chan struct{})
+	recorded := 0
+	allRecorded := make(chan struct{})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
@@ -39,19 +38,21 @@ func TestCrawlGoesOnWhileAPageIsSlow(t *testing.T) {
 	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		select {
-		case <-allServed:
+		case <-allRecorded:
 		case <-time.After(guard):
 		}
 		fmt.Fprint(w, "slow")
 	})
-	mux.HandleFunc("/fast/", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, "fast")
-		if served.Add(1) == fast {
-			close(allServed)
-		}
-	})
+	mux.HandleFunc("/fast/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "fast") })
 	srv := serve(t, mux)
-	results, _, err := crawlAll(t, srv, crawl.Config{Seeds: []string{srv.URL}, Concurrency: 2})
+	results, _, err := crawlAll(t, srv, crawl.Config{Seeds: []string{srv.URL}, Concurrency: 2,
+		OnResult: func(_ context.Context, r *crawl.Result) {
+			if strings.Contains(r.URL, "/fast/") {
+				if recorded++; recorded == fast {
+					close(allRecorded)
+				}
+			}
+		}})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}

@@ -21,6 +21,18 @@ import (
 	"github.com/evergo/evergo/scheduler"
 )
 
+// fdTargets returns what each open file descriptor of the process is
+// (socket:[inode], a path...), by number: what a test that finds one
+// more than it should shows.
+func fdTargets() map[string]string {
+	fds, _ := os.ReadDir("/proc/self/fd")
+	m := map[string]string{}
+	for _, fd := range fds {
+		m[fd.Name()], _ = os.Readlink("/proc/self/fd/" + fd.Name())
+	}
+	return m
+}
+
 // openFDs returns how many file descriptors the process has open.
 func openFDs(t *testing.T) int {
 	t.Helper()
