@@ -1,13 +1,19 @@
 // Command echo measures the ioco echo server on one loop against package
 // net's goroutine-per-connection server, both at GOMAXPROCS=1, under the
 // same load, alternated A B A B, and prints messages per second, p50 and
-// p99 for each with their ratio. With -gevent it measures the gevent peer
-// the same way.
+// p99 for each with their ratio. Run it from within the module:
 //
-//	go run ./internal/bench/echo -echoload ../shared/peers/echoload
+//	go run ./internal/bench/echo -d 3s -rounds 9
+//	go run ./internal/bench/echo -d 3s -rounds 9 -gevent
 //
-// -echoload is the directory of the echoload load generator (built here
-// with go build) or its binary.
+// It builds examples/echo and the load generator, internal/bench/echoload
+// (-echoload names another one, a binary or a directory to build).
+//
+// -gevent measures a third server the same way: gevent's StreamServer, a
+// greenlet per connection, in internal/bench/peers/gevent_echo.py. It runs
+// on Debian's /usr/bin/python3 and needs Debian's gevent:
+//
+//	apt-get install -y python3-gevent
 package main
 
 import (
@@ -30,26 +36,40 @@ import (
 
 func main() {
 	log.SetFlags(0)
-	loadPath := flag.String("echoload", "../shared/peers/echoload", "echoload's directory or binary")
+	loadPath := flag.String("echoload", "", "load generator's binary or directory, instead of internal/bench/echoload")
 	conns := flag.Int("c", 50, "connections")
 	size := flag.Int("size", 64, "message bytes")
 	dur := flag.Duration("d", 5*time.Second, "duration of each run")
 	rounds := flag.Int("rounds", 3, "A B rounds")
-	gevent := flag.String("gevent", "", "path of gevent_echo.py, to measure it too (needs /usr/bin/python3 with gevent)")
+	gevent := flag.Bool("gevent", false, "measure the gevent peer too (needs Debian's python3-gevent)")
 	flag.Parse()
+
+	root, err := moduleRoot()
+	if err != nil {
+		log.Fatal(err)
+	}
+	script := filepath.Join(root, "internal", "bench", "peers", "gevent_echo.py")
+	if *gevent {
+		if out, err := exec.Command(python, "-c", "import gevent").CombinedOutput(); err != nil {
+			log.Fatalf("-gevent needs %s with gevent (apt-get install -y python3-gevent): %v\n%s", python, err, out)
+		}
+	}
 
 	tmp, err := os.MkdirTemp("", "echobench")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(tmp)
-	load, err := binary(*loadPath, tmp, "echoload")
-	if err != nil {
+	load := *loadPath
+	if load == "" {
+		load = filepath.Join(root, "internal", "bench", "echoload")
+	}
+	if load, err = binary(load, tmp, "echoload"); err != nil {
 		log.Fatal(err)
 	}
-	server := filepath.Join(tmp, "echo")
-	if out, err := exec.Command("go", "build", "-o", server, "./examples/echo").CombinedOutput(); err != nil {
-		log.Fatalf("building examples/echo: %v\n%s", err, out)
+	server, err := binary(filepath.Join(root, "examples", "echo"), tmp, "echo")
+	if err != nil {
+		log.Fatal(err)
 	}
 	kinds := []struct {
 		name string
@@ -58,13 +78,13 @@ func main() {
 		{"ioco (one loop)", func(addr string) *exec.Cmd { return exec.Command(server, "server", "-addr", addr) }},
 		{"Go net", func(addr string) *exec.Cmd { return exec.Command(server, "netserver", "-addr", addr) }},
 	}
-	if *gevent != "" {
+	if *gevent {
 		kinds = append(kinds, struct {
 			name string
 			cmd  func(addr string) *exec.Cmd
 		}{"gevent", func(addr string) *exec.Cmd {
 			_, port, _ := net.SplitHostPort(addr)
-			return exec.Command("/usr/bin/python3", *gevent, port)
+			return exec.Command(python, script, port)
 		}})
 	}
 	// results[i][r] is kind i in round r; kinds[1] is the baseline.
@@ -100,8 +120,25 @@ func main() {
 	}
 }
 
-// binary returns the load generator's binary, building it from its
-// directory if that is what path names.
+// python is Debian's interpreter, the one that sees Debian's python3-gevent.
+const python = "/usr/bin/python3"
+
+// moduleRoot returns the directory of the go.mod of the working directory's
+// module, evergo's.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %v", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("run from within evergo's module: go env GOMOD says %q", mod)
+	}
+	return filepath.Dir(mod), nil
+}
+
+// binary returns the binary path, or builds the package in directory path
+// into tmp/name and returns that.
 func binary(path, tmp, name string) (string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
