@@ -84,7 +84,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.MaxDepth, "depth", 10, "follow links this `deep` from a seed (0: no limit)")
 	fs.IntVar(&o.MaxPages, "max-pages", 10000, "fetch at most this many `pages` (0: no limit)")
 	fs.BoolVar(&o.SameHost, "same-host", true, "follow links only to the seeds' hosts")
-	fs.DurationVar(&o.Timeout, "timeout", 15*time.Second, "give up on a request after this `long`, redirects included")
+	fs.DurationVar(&o.Timeout, "timeout", 15*time.Second, "give up on a request after this `long`, connecting included")
 	o.MaxBody = 10 << 20
 	fs.Var((*byteSize)(&o.MaxBody), "max-body", "keep at most this much of a page: bytes, or with KiB, MiB, GiB")
 	fs.DurationVar(&o.Delay, "delay", 0, "at least this `long` between the starts of two requests to one host (robots.txt's Crawl-delay, if longer, wins)")

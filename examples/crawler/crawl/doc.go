@@ -30,9 +30,9 @@
 // per server and MaxIdle in all, closing the one idle longest to make room,
 // so a crawl across many hosts holds a bounded number of descriptors. A
 // connection with bytes after its response, that nobody asked for, is not
-// kept, nor is one that receives any while it is idle (below). A request that fails on a kept connection before any byte of the
-// response is made again on a new one, as net/http's Transport does for a
-// GET. Informational responses (103 Early Hints) before the real one are
+// kept, nor is one that receives any while it is idle (below). A request
+// that fails on a kept connection before any byte of the response is made
+// again on a new one, as net/http's Transport does for a GET. Informational responses (103 Early Hints) before the real one are
 // read past, up to 5, as the Transport does. Over TLS the Fetcher offers
 // only http/1.1 in ALPN. The earlier of ctx's deadline and Timeout bounds
 // a whole fetch, connecting and redirects included, on the loop's clock
