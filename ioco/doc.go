@@ -44,7 +44,8 @@
 //
 // SetDeadline, SetReadDeadline and SetWriteDeadline take times on the
 // loop's clock, which is the wall clock unless the loop runs on a virtual
-// one. A call parked when its deadline passes, or made after, fails with an
+// one. A call parked when its deadline passes, or made after (even one that
+// would not have to wait: bytes are there to read), fails with an
 // error that satisfies errors.Is(err, os.ErrDeadlineExceeded) and whose
 // Timeout method reports true; moving a deadline applies to calls already
 // parked, and a zero time removes it. The calls that take a ctx (Dial,

@@ -33,6 +33,20 @@ type netFD struct {
 	// once the poller has reported one (scheduler.FD.HungUp), reads try at
 	// once. A stale edge costs one read that finds nothing, as before.
 	drained bool
+	// dl holds the Read and Write deadlines (scheduler.Read-1 and
+	// Write-1) also kept by pfd, for a call made after its deadline: it
+	// fails at once, even when it would not have to wait, as package net's
+	// calls do. The zero time is none.
+	dl [2]time.Time
+}
+
+// expired returns os.ErrDeadlineExceeded, as an *net.OpError of op, if the
+// deadline of mode has passed on the loop's clock, and nil otherwise.
+func (fd *netFD) expired(op string, mode scheduler.Mode) error {
+	if dl := fd.dl[mode-1]; !dl.IsZero() && !fd.loop.Now().Before(dl) {
+		return fd.opError(op, os.ErrDeadlineExceeded)
+	}
+	return nil
 }
 
 // newFD registers the non-blocking socket sysfd with the loop of ctx. On
@@ -70,6 +84,9 @@ func (fd *netFD) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
+	if err := fd.expired("read", scheduler.Read); err != nil {
+		return 0, err
+	}
 	if fd.drained && !fd.pfd.HungUp() {
 		fd.drained = false
 		if err := fd.wait(scheduler.Read); err != nil {
@@ -102,6 +119,9 @@ func (fd *netFD) Read(b []byte) (int, error) {
 func (fd *netFD) Write(b []byte) (int, error) {
 	if fd.closed {
 		return 0, fd.opError("write", net.ErrClosed)
+	}
+	if err := fd.expired("write", scheduler.Write); err != nil {
+		return 0, err
 	}
 	written := 0
 	for written < len(b) {
@@ -169,6 +189,11 @@ func (fd *netFD) SetWriteDeadline(t time.Time) error { return fd.setDeadline(sch
 func (fd *netFD) setDeadline(mode scheduler.Mode, t time.Time) error {
 	if fd.closed {
 		return fd.opError("set", net.ErrClosed)
+	}
+	for m := scheduler.Read; m <= scheduler.Write; m++ {
+		if mode&m != 0 {
+			fd.dl[m-1] = t
+		}
 	}
 	fd.pfd.SetDeadline(mode, t)
 	return nil

@@ -38,6 +38,9 @@ func (c rawConn) loop(op string, mode scheduler.Mode, f func(fd uintptr) bool) e
 		if c.fd.closed {
 			return c.fd.opError(op, net.ErrClosed)
 		}
+		if err := c.fd.expired(op, mode); err != nil {
+			return err
+		}
 		if f(uintptr(c.fd.sysfd)) {
 			return nil
 		}

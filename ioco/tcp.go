@@ -192,6 +192,9 @@ func (fd *netFD) accept() (*netFD, unix.Sockaddr, error) {
 	if fd.closed {
 		return nil, nil, fd.opError("accept", net.ErrClosed)
 	}
+	if err := fd.expired("accept", scheduler.Read); err != nil {
+		return nil, nil, err
+	}
 	for {
 		nfd, sa, err := unix.Accept4(fd.sysfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		switch err {

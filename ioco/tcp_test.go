@@ -252,3 +252,39 @@ func TestLargeWriteParksUntilAllIsWritten(t *testing.T) {
 		return reader.Join(ctx)
 	})
 }
+
+// A call made after its deadline fails, even when it could go through
+// without waiting, as package net's calls do: a peer that keeps bytes
+// coming cannot keep a reader past its deadline.
+func TestCallMadeAfterItsDeadlineFailsEvenWhenItNeedNotWait(t *testing.T) {
+	err := scheduler.Run(context.Background(), func(ctx context.Context) error {
+		ln, c := dialEcho(t, ctx)
+		defer ln.Close()
+		defer c.Close()
+		if _, err := c.Write([]byte("echo")); err != nil {
+			return err
+		}
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(c, buf[:1]); err != nil { // the rest of the echo is there now
+			return err
+		}
+		c.SetDeadline(scheduler.Now(ctx).Add(time.Millisecond))
+		if err := scheduler.Sleep(ctx, 2*time.Millisecond); err != nil {
+			return err
+		}
+		if n, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("Read after its deadline with bytes ready = %d, %v; want os.ErrDeadlineExceeded", n, err)
+		}
+		if n, err := c.Write(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("Write after its deadline = %d, %v; want os.ErrDeadlineExceeded", n, err)
+		}
+		c.SetDeadline(time.Time{})
+		if n, err := io.ReadFull(c, buf[:3]); err != nil || string(buf[:n]) != "cho" {
+			t.Errorf("Read once the deadline is gone = %q, %v; want %q", buf[:n], err, "cho")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

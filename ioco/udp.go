@@ -39,6 +39,9 @@ func (c *UDPConn) recv(op string, b []byte) (int, unix.Sockaddr, error) {
 	if c.closed {
 		return 0, nil, c.opError(op, net.ErrClosed)
 	}
+	if err := c.expired(op, scheduler.Read); err != nil {
+		return 0, nil, err
+	}
 	for {
 		n, sa, err := unix.Recvfrom(c.sysfd, b, unix.MSG_DONTWAIT) // see sysRead
 		switch err {
@@ -77,6 +80,9 @@ func (c *UDPConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 func (c *UDPConn) send(op string, b []byte, to unix.Sockaddr) (int, error) {
 	if c.closed {
 		return 0, c.opError(op, net.ErrClosed)
+	}
+	if err := c.expired(op, scheduler.Write); err != nil {
+		return 0, err
 	}
 	for {
 		err := unix.Sendto(c.sysfd, b, unix.MSG_DONTWAIT, to)
