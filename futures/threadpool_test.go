@@ -117,6 +117,7 @@ func TestThreadPoolThousandSleepingCallsCompleteWhileATickerKeepsItsCadence(t *t
 	var ticks []time.Time // on the loop's (wall) clock
 	var tickerStart time.Time
 	ticksOut := 0 // ticks with calls still out
+	release := make(chan struct{})
 	var elapsed time.Duration
 	err := scheduler.Run(context.Background(), func(ctx context.Context) error {
 		p, err := futures.NewThreadPool(calls)
@@ -131,7 +132,8 @@ func TestThreadPoolThousandSleepingCallsCompleteWhileATickerKeepsItsCadence(t *t
 				n := running.Add(1)
 				for old := peak.Load(); n > old && !peak.CompareAndSwap(old, n); old = peak.Load() {
 				}
-				time.Sleep(work) // the blocking work
+				<-release // the blocking work, which ends once the ticker has ticked
+				time.Sleep(work)
 				running.Add(-1)
 				return 2 * i, nil
 			})
@@ -150,6 +152,9 @@ func TestThreadPoolThousandSleepingCallsCompleteWhileATickerKeepsItsCadence(t *t
 				ticks = append(ticks, scheduler.Now(ctx))
 				if out > 0 {
 					ticksOut++
+				}
+				if len(ticks) == 3 {
+					close(release)
 				}
 			}
 			return nil
@@ -171,8 +176,8 @@ func TestThreadPoolThousandSleepingCallsCompleteWhileATickerKeepsItsCadence(t *t
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if ticksOut == 0 {
-		t.Errorf("the ticker never ticked while the %d calls were out: the loop blocked", calls)
+	if ticksOut < 3 {
+		t.Errorf("the ticker ticked %d times while the %d calls were out, want 3: the loop blocked", ticksOut, calls)
 	}
 	var gaps []time.Duration
 	prev := tickerStart
