@@ -3,7 +3,6 @@ package scheduler
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -37,28 +36,25 @@ func (c *loopCtx) Value(key any) any {
 }
 func (c *loopCtx) String() string { return "scheduler.loopContext" }
 
-// taskCtx is what a task's function receives. It is cancelled when the task
-// ends or is killed: Done closes, Err returns context.Canceled, and contexts
-// derived from it are cancelled on the loop, synchronously (it implements
-// the AfterFunc method that package context looks for, so deriving from it
-// starts no goroutine).
+// taskCtx is what a task's function receives: the task itself, seen as a
+// context (a conversion, so that it costs no allocation and no pointer of
+// its own). It is cancelled when the task ends or is killed: Done closes,
+// Err returns context.Canceled, and contexts derived from it are cancelled
+// on the loop, synchronously (it implements the AfterFunc method that
+// package context looks for, so deriving from it starts no goroutine).
 //
 // Done, Err and AfterFunc may be called from any goroutine (a derived
 // context may be handed to a thread-pool function), so the cancellation
-// state is guarded by ctxState.mu; the loop's hot paths never touch it.
-type taskCtx struct {
-	t      *Task
-	parent context.Context // values only
-
-	// cancel stores err and then loads cs; Done and AfterFunc store cs and
-	// then load err, under cs.mu: so cancel takes the lock only when one of
-	// them may have run, and neither misses the cancellation.
-	err atomic.Pointer[error]    // context.Canceled once cancelled
-	cs  atomic.Pointer[ctxState] // made by the first Done or AfterFunc
-}
+// state is the task's atomic cancelled, and what Done and AfterFunc need is
+// in its taskExt, guarded by ctxState.mu; the loop's hot paths never touch
+// it. cancel stores cancelled and then loads ext; Done and AfterFunc store
+// ext and then load cancelled, under ctxState.mu: so cancel takes the lock
+// only when one of them may have run, and neither misses the cancellation.
+type taskCtx Task
 
 // ctxState is the part of a task's context that only Done and AfterFunc
-// need, made on first use so that a task nobody asks for Done stays small.
+// need, in the task's taskExt, made on first use so that a task nobody asks
+// for Done stays small.
 type ctxState struct {
 	mu     sync.Mutex
 	done   chan struct{} // made on first Done; closed by cancel
@@ -66,16 +62,8 @@ type ctxState struct {
 	afters []*afterFunc  // registered by AfterFunc, run by cancel
 }
 
-// state returns the context's ctxState, making it on first use.
-func (c *taskCtx) state() *ctxState {
-	if p := c.cs.Load(); p != nil {
-		return p
-	}
-	c.cs.CompareAndSwap(nil, new(ctxState))
-	return c.cs.Load()
-}
-
-var errCanceled = context.Canceled
+// task is the task c is the context of.
+func (c *taskCtx) task() *Task { return (*Task)(c) }
 
 type afterFunc struct {
 	f    func()
@@ -85,13 +73,13 @@ type afterFunc struct {
 func (c *taskCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
 
 func (c *taskCtx) Done() <-chan struct{} {
-	cs := c.state()
+	cs := &c.task().extra().ctxState
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.done == nil {
 		cs.done = make(chan struct{})
 	}
-	if !cs.closed && c.err.Load() != nil {
+	if !cs.closed && c.cancelled.Load() {
 		close(cs.done)
 		cs.closed = true
 	}
@@ -99,8 +87,8 @@ func (c *taskCtx) Done() <-chan struct{} {
 }
 
 func (c *taskCtx) Err() error {
-	if p := c.err.Load(); p != nil {
-		return *p
+	if c.cancelled.Load() {
+		return context.Canceled
 	}
 	return nil
 }
@@ -108,14 +96,17 @@ func (c *taskCtx) Err() error {
 func (c *taskCtx) Value(key any) any {
 	switch key {
 	case taskKey{}:
-		return c.t
+		return c.task()
 	case loopKey{}:
-		return c.t.l
+		return c.l
 	}
-	return c.parent.Value(key)
+	if p := c.task().values(); p != nil {
+		return p.Value(key)
+	}
+	return nil // not started
 }
 
-func (c *taskCtx) String() string { return "scheduler.taskContext(" + c.t.Name() + ")" }
+func (c *taskCtx) String() string { return "scheduler.taskContext(" + c.task().Name() + ")" }
 
 // AfterFunc arranges for f to run once the context is cancelled; package
 // context calls it when a context is derived from a task's. f runs on the
@@ -123,9 +114,9 @@ func (c *taskCtx) String() string { return "scheduler.taskContext(" + c.t.Name()
 // stopped f from running.
 func (c *taskCtx) AfterFunc(f func()) (stop func() bool) {
 	a := &afterFunc{f: f}
-	cs := c.state()
+	cs := &c.task().extra().ctxState
 	cs.mu.Lock()
-	if c.err.Load() != nil {
+	if c.cancelled.Load() {
 		cs.mu.Unlock()
 		go f() // already cancelled: as package context does, run it at once
 		return func() bool { return false }
@@ -135,7 +126,7 @@ func (c *taskCtx) AfterFunc(f func()) (stop func() bool) {
 	return func() bool {
 		cs.mu.Lock()
 		defer cs.mu.Unlock()
-		if a.stop || c.err.Load() != nil {
+		if a.stop || c.cancelled.Load() {
 			return false
 		}
 		a.stop = true
@@ -146,13 +137,14 @@ func (c *taskCtx) AfterFunc(f func()) (stop func() bool) {
 // cancel marks the context cancelled and runs the registered functions, in
 // registration order. It runs on the loop.
 func (c *taskCtx) cancel() {
-	if !c.err.CompareAndSwap(nil, &errCanceled) {
+	if !c.cancelled.CompareAndSwap(false, true) {
 		return // cancelled before
 	}
-	cs := c.cs.Load()
-	if cs == nil {
+	e := c.ext.Load()
+	if e == nil {
 		return // nobody asked for Done or AfterFunc: no lock needed
 	}
+	cs := &e.ctxState
 	cs.mu.Lock()
 	if cs.done != nil && !cs.closed {
 		close(cs.done)
@@ -168,18 +160,34 @@ func (c *taskCtx) cancel() {
 	}
 }
 
-// valuesOf returns the context whose values a task or callback made from ctx
-// should see: the context a task's or the loop's context was made from, so
-// that chains of tasks spawning tasks do not keep each other reachable.
+// values returns the context whose values t's context carries: its loop's,
+// unless Start was given others; nil before Start.
+func (t *Task) values() context.Context {
+	if e := t.ext.Load(); e != nil && e.parent != nil {
+		return e.parent
+	}
+	if t.l == nil {
+		return nil
+	}
+	return t.l.ctx.parent
+}
+
+// valuesOf returns the context whose values a task made from ctx, which
+// carries the task's loop, should see: the context a task's or the loop's
+// context was made from, so that chains of tasks spawning tasks do not keep
+// each other reachable; nil for the loop's own values (see Task.values).
 // context.WithoutCancel hides the cancellation of the contexts above from
 // package context's own lookups (context.Cause of a task's context is its
 // own cause, not Run's).
 func valuesOf(ctx context.Context) context.Context {
 	switch c := ctx.(type) {
 	case *taskCtx:
-		return c.parent
+		if e := c.ext.Load(); e != nil {
+			return e.parent
+		}
+		return nil
 	case *loopCtx:
-		return c.parent
+		return nil
 	}
 	return context.WithoutCancel(ctx)
 }
@@ -188,7 +196,7 @@ func valuesOf(ctx context.Context) context.Context {
 // path: a task passing its own context.
 func taskOf(ctx context.Context) *Task {
 	if c, ok := ctx.(*taskCtx); ok {
-		return c.t
+		return c.task()
 	}
 	if ctx == nil {
 		return nil
@@ -202,7 +210,7 @@ func taskOf(ctx context.Context) *Task {
 func LoopOf(ctx context.Context) *Loop {
 	switch c := ctx.(type) {
 	case *taskCtx:
-		return c.t.l
+		return c.l
 	case *loopCtx:
 		return c.l
 	case nil:
@@ -216,7 +224,7 @@ func LoopOf(ctx context.Context) *Loop {
 // the task itself. Never parks.
 func Current(ctx context.Context) *Task {
 	if c, ok := ctx.(*taskCtx); ok { // the task's own context, inline
-		return c.t
+		return c.task()
 	}
 	return taskOf(ctx)
 }

@@ -167,7 +167,7 @@ func (l *Loop) Run(ctx context.Context, main func(ctx context.Context) error) er
 	}
 	t := NewTask("main", main)
 	l.mainTask = t
-	if err := l.start(t, l.ctx.parent); err != nil {
+	if err := l.start(t, nil); err != nil {
 		return l.end(err)
 	}
 	return l.end(l.run(ctx, true))
@@ -308,7 +308,8 @@ func (l *Loop) quiet() bool {
 		l.stop.Load() == nil
 }
 
-// start schedules a new task.
+// start schedules a new task, whose context carries values (nil: the
+// loop's).
 func (l *Loop) start(t *Task, values context.Context) error {
 	var lf *life
 	if n := len(l.lives); n > 0 {
@@ -326,8 +327,10 @@ func (l *Loop) start(t *Task, values context.Context) error {
 		lf = &life{f: f}
 	}
 	l.ids++
-	t.l, t.life, t.f, t.id = l, lf, lf.f, l.ids
-	t.ctx.parent = values
+	t.l, t.life, t.id = l, lf, l.ids
+	if values != nil { // a task's values are most often its loop's
+		t.extra().parent = values
+	}
 	t.tm.t = t
 	t.state = StateRunnable
 	l.alive++
@@ -351,7 +354,7 @@ func (l *Loop) finish(t *Task, err error) {
 		err = ErrKilled // killed itself
 	}
 	t.state = StateEnded
-	t.err = err
+	t.setResult(err)
 	t.fn = nil
 	l.alive--
 	if t.lprev == t {
@@ -373,7 +376,7 @@ func (l *Loop) finish(t *Task, err error) {
 		j.ready(nil)
 	}
 	lf := t.life
-	t.life, t.f = nil, nil
+	t.life = nil
 	// A life goes back for reuse unless a task it resumed directly may
 	// still have its fiber as parent (it was killed while lending).
 	if lf.lending == nil && len(l.lives) < maxLives {
@@ -382,7 +385,7 @@ func (l *Loop) finish(t *Task, err error) {
 		lf.wake, lf.tm.err, lf.tm.ctx = nil, nil, nil
 		l.lives = append(l.lives, lf)
 	}
-	t.ctx.cancel()
+	t.context().cancel()
 }
 
 // maxLives caps the ended tasks' lives a loop keeps for new tasks.
@@ -419,7 +422,7 @@ func (l *Loop) end(err error) error {
 	l.timers = timerheap.Heap[*timer]{}
 	l.fds = nil
 	if err == nil && l.mainTask != nil {
-		err = l.mainTask.err
+		err = l.mainTask.result()
 	}
 	if err == nil {
 		err = perr

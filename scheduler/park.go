@@ -49,7 +49,7 @@ func ParkWith(ctx context.Context, what string, h *ParkHook) error {
 	// coroutine switch every return on the way back is mispredicted. Do not
 	// add frames to this path.
 	if c, ok := ctx.(*taskCtx); ok {
-		t := c.t
+		t := c.task()
 		l := t.l
 		if t == l.cur && !t.killed && !t.borrowed {
 			to, v := l.main, any(nil)
@@ -135,7 +135,7 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	// coroutine switch itself in this frame (internal/fiberhop), and resume
 	// is inlined into the loop's runReady. Do not add frames to this path.
 	if c, ok := ctx.(*taskCtx); ok && d <= 0 {
-		t := c.t
+		t := c.task()
 		l := t.l
 		if t == l.cur && !t.borrowed {
 			t.state = StateRunnable
@@ -176,7 +176,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 	if d <= 0 {
 		t.giveBack()
-		return Sleep(&t.ctx, 0) // the fast path, now that it applies
+		return Sleep(t.context(), 0) // the fast path, now that it applies
 	}
 	l.timers.Push(&t.tm, l.now()+int64(d))
 	t.tm.err, t.tm.ctx = nil, nil
@@ -190,7 +190,7 @@ func (t *Task) park(ctx context.Context, what string) error {
 	if t != l.cur || t.killed {
 		return t.refuse() // callers check first: nothing was registered
 	}
-	if ctx != &t.ctx {
+	if ctx != context.Context(t.context()) {
 		if err := t.watch(ctx); err != nil {
 			t.abort()
 			return err

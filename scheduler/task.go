@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/evergo/evergo/fiber"
 )
@@ -17,23 +18,56 @@ import (
 // A Task's methods must be called on its loop (from a task or a callback of
 // that loop), except where stated.
 type Task struct {
-	ctx taskCtx // what fn receives
+	// Budget: spawning a task allocates this handle and nothing else
+	// (BenchmarkSpawnJoin, within 0.7× a goroutine's go + channel receive),
+	// in the 48-byte size class: every byte allocated brings the next
+	// garbage collection closer, and while one marks, each pointer store
+	// pays the write barrier. What only a live task needs is in its life,
+	// which ended tasks hand on; the rare parts (a name, Done's channel, a
+	// result other than nil or ErrKilled, values other than its loop's) are
+	// in ext. Keep it at 48 bytes or less (TestTaskHandleSize).
 
 	// Fixed once started.
-	l    *Loop
-	f    *fiber.Fiber                    // life.f, here for the hot paths; nil once ended
-	fn   func(ctx context.Context) error // nil once ended
-	name string
-	id   uint64
+	l  *Loop
+	fn func(ctx context.Context) error // nil once ended
+	id uint64
 
 	// Owned by the loop; change only on it.
-	state  State
-	killed bool // Kill was called: its end is ErrKilled
+	*life // while started and not ended; nil otherwise
+	state State
+	// killed: Kill was called. Its end is ErrKilled, or an error joined
+	// with it in ext.
+	killed bool
 	// borrowed: a joiner resumed it directly and is its fiber's parent for
 	// this run (see joinNext); its next switch to the loop gives it back.
 	borrowed bool
-	err      error // the task's result, once ended
-	*life          // while started and not ended; nil otherwise
+
+	// Its context's cancellation: set once, on the loop, as the task ends;
+	// read from any goroutine (see taskCtx).
+	cancelled atomic.Bool
+	ext       atomic.Pointer[taskExt] // made on first need
+}
+
+// taskExt is the part of a task that most tasks never need, made on first
+// need: a name given to Spawn or NewTask (set before the task is shared),
+// the values its context carries when they are not its loop's (set by
+// Start), a result other than nil or ErrKilled (set on the loop as the task
+// ends), and what Done and AfterFunc of its context need (see taskCtx).
+type taskExt struct {
+	name   string
+	parent context.Context // nil: the loop's values (l.ctx.parent)
+	err    error           // owned by the loop
+	ctxState
+}
+
+// extra returns t's taskExt, making it on first use. Safe to call from any
+// goroutine.
+func (t *Task) extra() *taskExt {
+	if e := t.ext.Load(); e != nil {
+		return e
+	}
+	t.ext.CompareAndSwap(nil, new(taskExt))
+	return t.ext.Load()
 }
 
 // life is what a task has between Start and its end. Ended tasks' lives go
@@ -41,8 +75,8 @@ type Task struct {
 // handle a user keeps stays small, and spawning a task allocates only the
 // handle. Every field is owned by the loop.
 type life struct {
-	f  *fiber.Fiber
-	tm timer // Sleep's timer and the parking deadline
+	f  *fiber.Fiber // t.f, through the embedded life
+	tm timer        // Sleep's timer and the parking deadline
 
 	wakeable bool        // parked by Park or ParkWith: Wake (WakeWith) may end the park
 	hook     *ParkHook   // ParkWith's, while in it: its key, told if the task is killed
@@ -103,8 +137,10 @@ func (s State) String() string {
 // NewTask returns a task that will run fn once started. name appears in
 // deadlock reports and traces; "" names it task-<id>. Never parks.
 func NewTask(name string, fn func(ctx context.Context) error) *Task {
-	t := &Task{fn: fn, name: name}
-	t.ctx.t = t
+	t := &Task{fn: fn}
+	if name != "" {
+		t.ext.Store(&taskExt{name: name})
+	}
 	return t
 }
 
@@ -117,7 +153,9 @@ func Go(ctx context.Context, fn func(ctx context.Context) error) (*Task, error) 
 	return Spawn(ctx, "", fn)
 }
 
-// Spawn is Go with a name for the task ("" names it task-<id>). Never parks.
+// Spawn is Go with a name for the task ("" names it task-<id>). A name
+// costs the task a second allocation, which Go's tasks do without. Never
+// parks.
 func Spawn(ctx context.Context, name string, fn func(ctx context.Context) error) (*Task, error) {
 	t := NewTask(name, fn)
 	if err := t.Start(ctx); err != nil {
@@ -150,7 +188,7 @@ func (t *Task) Start(ctx context.Context) error {
 // fiber carries the task.
 func taskMain(_ *fiber.Fiber, v any) (any, error) {
 	t := v.(*Task)
-	return nil, t.fn(&t.ctx)
+	return nil, t.fn(t.context())
 }
 
 // ID returns the task's number on its loop: 1 for Run's main task, then in
@@ -160,10 +198,14 @@ func (t *Task) ID() uint64 { return t.id }
 
 // Name returns the task's name. Never parks.
 func (t *Task) Name() string {
-	if t.name == "" && t.id != 0 {
+	var name string
+	if e := t.ext.Load(); e != nil {
+		name = e.name
+	}
+	if name == "" && t.id != 0 {
 		return "task-" + itoa(t.id) // made each time: Name may run on any goroutine (ctx.String)
 	}
-	return t.name
+	return name
 }
 
 // State returns where the task is in its life. Never parks.
@@ -172,14 +214,40 @@ func (t *Task) State() State { return t.state }
 // Err returns the task's result once it has ended: what its function
 // returned, a *PanicError if it panicked, ErrKilled if it was killed; nil
 // before. Never parks.
-func (t *Task) Err() error { return t.err }
+func (t *Task) Err() error {
+	if t.state != StateEnded {
+		return nil
+	}
+	return t.result()
+}
+
+// result is the end of an ended task: see Err.
+func (t *Task) result() error {
+	if e := t.ext.Load(); e != nil && e.err != nil {
+		return e.err
+	}
+	if t.killed {
+		return ErrKilled
+	}
+	return nil
+}
+
+// setResult records err as the end of t, which is ending.
+func (t *Task) setResult(err error) {
+	if err != nil && !(t.killed && err == ErrKilled) {
+		t.extra().err = err
+	}
+}
 
 // Loop returns the loop the task was started on; nil before Start. Never
 // parks.
 func (t *Task) Loop() *Loop { return t.l }
 
 // Context returns the context the task's function receives. Never parks.
-func (t *Task) Context() context.Context { return &t.ctx }
+func (t *Task) Context() context.Context { return t.context() }
+
+// context is the context t's function receives: t itself, seen as one.
+func (t *Task) context() *taskCtx { return (*taskCtx)(t) }
 
 // Join waits until the task has ended and returns its result (see Err). It
 // fails with ErrNotStarted for a task never started, ErrJoinSelf, ErrNoTask
@@ -192,7 +260,7 @@ func (t *Task) Join(ctx context.Context) error {
 		return err
 	}
 	if t.state == StateEnded {
-		return t.err
+		return t.result()
 	}
 	if t.state == StateNew {
 		return ErrNotStarted
@@ -209,14 +277,14 @@ func (t *Task) Join(ctx context.Context) error {
 	t.joiners.push(me)
 	me.waitFor = t
 	l := t.l
-	if ctx == &me.ctx && !me.borrowed && l.quiet() &&
+	if ctx == context.Context(me.context()) && !me.borrowed && l.quiet() &&
 		l.ready.n == 1 && l.ready.buf[l.ready.head].t == t {
 		return me.joinNext(t)
 	}
 	if err := me.park(ctx, "Join"); err != nil {
 		return err // park took me off the list
 	}
-	return t.err // only t's end wakes a joiner without an error
+	return t.result() // only t's end wakes a joiner without an error
 }
 
 // sameLoop vets the ctx handed to a method of t: a started t refuses one of
@@ -266,7 +334,7 @@ func (me *Task) joinNext(t *Task) error {
 		if err != nil {
 			return err
 		}
-		return t.err
+		return t.result()
 	}
 	// t ended on this run, into me.
 	t.borrowed = false
@@ -285,7 +353,7 @@ func (me *Task) joinNext(t *Task) error {
 		}
 	}
 	me.wake = nil
-	return t.err
+	return t.result()
 }
 
 // Kill ends the task. A task never run ends without its function running. A
@@ -314,8 +382,7 @@ func (t *Task) Kill(ctx context.Context) error {
 	if t.state == StateNew {
 		t.killed = true
 		t.state = StateEnded
-		t.err = ErrKilled
-		t.ctx.cancel()
+		t.context().cancel()
 		return nil
 	}
 	by := l.main
@@ -337,7 +404,7 @@ func (t *Task) Kill(ctx context.Context) error {
 func (l *Loop) kill(t *Task, by *fiber.Fiber) error {
 	t.killed = true
 	if t == l.cur { // killing itself
-		t.ctx.cancel()
+		t.context().cancel()
 		panic(ErrKilled)
 	}
 	if t.state == StateParked {
@@ -345,7 +412,7 @@ func (l *Loop) kill(t *Task, by *fiber.Fiber) error {
 	} // a runnable task's entry in the run queue goes stale
 	hookErr := t.tellHook() // its ParkWith will not return
 	t.state = StateRunning
-	t.ctx.cancel()
+	t.context().cancel()
 	prev := l.cur
 	l.cur = t
 	err := by.Kill(t.f)
