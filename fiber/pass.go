@@ -102,8 +102,14 @@ func (g *Group) onward(self *Fiber) (any, error) {
 func (g *Group) take(self *Fiber) (any, error) {
 	self.state = running
 	v, err, k := self.in, g.x.err, g.x.kind
-	self.in = nil
-	g.x = transfer{to: self}
+	if v != nil { // no store of nil over nil: see Group.Reuse
+		self.in = nil
+	}
+	if err != nil {
+		g.x.err = nil
+	}
+	g.x.kind = kindSwitch // g.x.to is self
+
 	if k == kindKill {
 		self.dying = true
 		panic(ErrKilled)
@@ -116,8 +122,9 @@ func (g *Group) take(self *Fiber) (any, error) {
 func (g *Group) start(f *Fiber) {
 	var w *worker
 	if n := len(g.idle); n > 0 {
+		// The slot keeps w until loop puts a worker back there: it is
+		// bound, so that retains nothing, and spares a store.
 		w = g.idle[n-1]
-		g.idle[n-1] = nil
 		g.idle = g.idle[:n-1]
 	} else {
 		w = new(worker)
@@ -145,13 +152,17 @@ func (w *worker) loop(yield func(struct{}) bool) {
 	for {
 		f := w.f
 		g := f.g
-		f.state = running // g.x.to is f: the switch that started it
+		f.state = running // g.x is {to: f}: the switch that started it
 		v := f.in
-		f.in = nil
-		g.x = transfer{to: f}
+		if v != nil {
+			f.in = nil
+		}
 		res, err := f.call(v)
 		g.finish(f, res, err)
-		w.f, w.err = nil, nil
+		w.f = nil
+		if w.err != nil {
+			w.err = nil
+		}
 		if len(g.idle) >= g.maxIdle {
 			return // the caller's next returns and carries on with g.x
 		}
@@ -211,8 +222,13 @@ func (g *Group) finish(f *Fiber, res any, err error) {
 			res, err, k = nil, perr, kindThrow
 		}
 	}
-	to.in = res
-	g.x = transfer{to: to, err: err, kind: k}
+	if res != nil {
+		to.in = res // nil at rest
+	}
+	g.x.to, g.x.kind = to, k // err is nil at rest
+	if err != nil {
+		g.x.err = err
+	}
 }
 
 // traceEnd calls the trace hook for a fiber's end from its worker, where a
@@ -249,7 +265,9 @@ func (g *Group) end(f *Fiber) {
 	}
 	f.state = ended
 	f.fn = nil
-	f.killer = nil
+	if f.killer != nil {
+		f.killer = nil
+	}
 }
 
 // ancestor returns the first suspended fiber up f's parent chain. Main is
