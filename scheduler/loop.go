@@ -313,8 +313,7 @@ func (l *Loop) quiet() bool {
 func (l *Loop) start(t *Task, values context.Context) error {
 	var lf *life
 	if n := len(l.lives); n > 0 {
-		lf = l.lives[n-1]
-		l.lives[n-1] = nil
+		lf = l.lives[n-1] // the slot keeps lf, in use, until another goes there
 		l.lives = l.lives[:n-1]
 		if err := l.g.Reuse(lf.f, taskMain, nil); err != nil {
 			return err
@@ -381,8 +380,14 @@ func (l *Loop) finish(t *Task, err error) {
 	// still have its fiber as parent (it was killed while lending).
 	if lf.lending == nil && len(l.lives) < maxLives {
 		// Everything else is back at its zero already: unpark and the
-		// lines above reset what a park and the live list set.
-		lf.wake, lf.tm.err, lf.tm.ctx = nil, nil, nil
+		// lines above reset what a park and the live list set. (No store
+		// of nil over nil: see runq.push.)
+		if lf.wake != nil {
+			lf.wake = nil
+		}
+		if lf.tm.err != nil || lf.tm.ctx != nil {
+			lf.tm.err, lf.tm.ctx = nil, nil
+		}
 		l.lives = append(l.lives, lf)
 	}
 	t.context().cancel()

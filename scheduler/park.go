@@ -260,11 +260,20 @@ func (l *Loop) handOn(me *Task) *Task {
 }
 
 // giveBack makes the loop's main fiber the parent of a task that a joiner
-// borrowed (see joinNext) before it switches to the loop.
+// borrowed (see joinNext) before it switches to the loop. The joiner, unless
+// t killed it meanwhile, waits from now on as any joiner of t's.
 func (t *Task) giveBack() {
 	if t.borrowed {
 		t.borrowed = false
 		t.f.SetParent(nil)
+		if me := t.lender; me != nil {
+			t.lender = nil
+			if me.state == StateParked {
+				me.what = "Join"
+				t.joiners.push(me)
+				me.waitFor = t
+			}
+		}
 	}
 }
 
@@ -338,7 +347,9 @@ func (t *Task) ready(err error) bool {
 		return false
 	}
 	t.unpark()
-	t.wake = err
+	if err != nil || t.wake != nil { // no store of nil over nil: see runq.push
+		t.wake = err
+	}
 	t.state = StateRunnable
 	t.l.ready.push(entry{t: t})
 	return true
@@ -349,10 +360,16 @@ func (t *Task) unpark() {
 	if t.tm.node.Queued() || t.stop != nil || t.list != nil || t.fdw != nil {
 		t.unwatch()
 	}
-	t.waitFor = nil
-	t.what = ""
+	if t.waitFor != nil { // no store of nil over nil: see runq.push
+		t.waitFor = nil
+	}
+	if t.what != "" {
+		t.what = ""
+	}
 	t.wakeable = false
-	t.tm.ctx = nil
+	if t.tm.ctx != nil {
+		t.tm.ctx = nil
+	}
 }
 
 // unwatch takes a parked t out of its timer, watch, wait list and fd.
