@@ -15,30 +15,17 @@ type runq struct {
 	n    int
 }
 
-// push and pop store only the pointer an entry holds (a free slot is
-// zero): while a collection marks, every pointer store pays the write
-// barrier, and every task switch passes through here.
 func (q *runq) push(e entry) {
 	if q.n == len(q.buf) {
 		q.grow()
 	}
-	s := &q.buf[(q.head+q.n)&(len(q.buf)-1)]
-	if e.t != nil {
-		s.t = e.t
-	} else {
-		s.h = e.h
-	}
+	q.buf[(q.head+q.n)&(len(q.buf)-1)] = e
 	q.n++
 }
 
 func (q *runq) pop() entry {
-	s := &q.buf[q.head]
-	e := *s
-	if e.t != nil {
-		s.t = nil
-	} else {
-		s.h = nil
-	}
+	e := q.buf[q.head]
+	q.buf[q.head] = entry{}
 	q.head = (q.head + 1) & (len(q.buf) - 1)
 	q.n--
 	return e
