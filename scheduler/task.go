@@ -158,8 +158,18 @@ func Go(ctx context.Context, fn func(ctx context.Context) error) (*Task, error) 
 // costs the task a second allocation, which Go's tasks do without. Never
 // parks.
 func Spawn(ctx context.Context, name string, fn func(ctx context.Context) error) (*Task, error) {
+	// Start's checks, but those a new task passes: no allocation on failure.
+	l := LoopOf(ctx)
+	switch {
+	case l == nil:
+		return nil, ErrNoLoop
+	case fn == nil:
+		return nil, ErrNilFunc
+	case l.state == loopEnded:
+		return nil, ErrClosed
+	}
 	t := NewTask(name, fn)
-	if err := t.Start(ctx); err != nil {
+	if err := l.start(t, valuesOf(ctx)); err != nil {
 		return nil, err
 	}
 	return t, nil
