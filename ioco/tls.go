@@ -53,7 +53,10 @@ func handshake(ctx context.Context, c *tls.Conn, raw net.Conn) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	busy, ended := true, false // on the loop
+	// On the loop: busy while the handshake runs (a kill in it included),
+	// ended once ctx's end has moved raw's deadline.
+	busy, ended := true, false
+	defer func() { busy = false }()
 	stop := context.AfterFunc(ctx, func() {
 		l.Post(func(context.Context) {
 			if busy {
@@ -62,9 +65,9 @@ func handshake(ctx context.Context, c *tls.Conn, raw net.Conn) error {
 			}
 		})
 	})
+	defer stop()
 	err := c.Handshake()
 	busy = false
-	stop()
 	switch {
 	case err != nil && ended:
 		return ctx.Err() // the deadline moved by ctx's end failed it

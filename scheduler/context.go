@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -29,8 +30,11 @@ func (c *loopCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
 func (c *loopCtx) Done() <-chan struct{}       { return nil }
 func (c *loopCtx) Err() error                  { return nil }
 func (c *loopCtx) Value(key any) any {
-	if key == (loopKey{}) {
+	switch key {
+	case loopKey{}:
 		return c.l
+	case deadlineKey{}:
+		return nil // values only, as a task's (see taskCtx.Value)
 	}
 	return c.parent.Value(key)
 }
@@ -99,6 +103,8 @@ func (c *taskCtx) Value(key any) any {
 		return c.task()
 	case loopKey{}:
 		return c.l
+	case deadlineKey{}:
+		return nil // a spawner's deadline is in the values, not its cancellation
 	}
 	if p := c.task().values(); p != nil {
 		return p.Value(key)
@@ -130,6 +136,12 @@ func (c *taskCtx) AfterFunc(f func()) (stop func() bool) {
 			return false
 		}
 		a.stop = true
+		// Out of the list, so that a long-lived task deriving a context
+		// per request does not keep them all; the latest is most often
+		// the one stopped.
+		if i := slices.Index(cs.afters, a); i >= 0 {
+			cs.afters = slices.Delete(cs.afters, i, i+1)
+		}
 		return true
 	}
 }

@@ -27,11 +27,22 @@ type deadlineCtx struct {
 	context.Context                         // WithCancelCause(parent)
 	cancel          context.CancelCauseFunc // inner's
 	l               *Loop
-	when            int64 // the deadline on the loop's clock; fixed
-	tm              timer // on the loop's heap until the deadline or cancel
-	cause           error // what Cause reports once the deadline has passed
-	expired         atomic.Bool
+	when            int64        // the deadline on the loop's clock; fixed
+	tm              timer        // on the loop's heap until the deadline or cancel
+	cause           error        // what Cause reports once the deadline has passed
+	outer           *deadlineCtx // the nearest loop deadline it was made within, if any
+	state           atomic.Int32 // dlLive, then dlExpired or dlStopped, once
+	removed         atomic.Bool  // stop posted the timer's removal
 }
+
+// The states of a deadlineCtx: live until its deadline passes (expired)
+// or its CancelFunc is called (stopped), whichever comes first; its Err is
+// then DeadlineExceeded, or Canceled.
+const (
+	dlLive int32 = iota
+	dlExpired
+	dlStopped
+)
 
 // WithDeadline returns a copy of ctx that is done once the clock of the
 // loop ctx carries reaches d (see Loop.Now: virtual under WithVirtualClock),
@@ -42,10 +53,13 @@ type deadlineCtx struct {
 // error in the same iteration of the loop in which the deadline passed.
 // Its Deadline is d, a time on the loop's clock.
 //
-// A context derived from it with package context (WithCancel, WithValue)
-// is done at the same moment, but reports context.Canceled there, with
-// context.Cause giving context.DeadlineExceeded (or the cause): package
-// context tells only its own deadlines apart.
+// A context derived from it is done at the same moment: one made here
+// (a later deadline is cut to this one) and a context.WithValue report
+// context.DeadlineExceeded, while a context.WithCancel (or
+// WithCancelCause) reports context.Canceled, with context.Cause giving
+// context.DeadlineExceeded (or the cause): package context tells only its
+// own deadlines apart. A task started from it carries its values but not
+// its deadline, as it carries no cancellation (see the package doc).
 //
 // ctx must carry a loop (a task's or a callback's context, or one derived
 // from it), and WithDeadline must be called on that loop; without a loop it
@@ -84,11 +98,13 @@ func (l *Loop) deadline(ctx context.Context, when int64, cause error) (context.C
 	if cause == nil {
 		cause = context.DeadlineExceeded
 	}
-	if p, ok := ctx.Value(deadlineKey{}).(*deadlineCtx); ok && p.l == l && p.when <= when {
-		return context.WithCancel(ctx) // ctx ends first anyway, as in package context
+	var outer *deadlineCtx
+	if p, ok := ctx.Value(deadlineKey{}).(*deadlineCtx); ok && p.l == l && ctx.Done() != nil {
+		outer = p
+		when = min(when, p.when) // ctx ends first anyway, as in package context
 	}
 	inner, cancel := context.WithCancelCause(ctx)
-	c := &deadlineCtx{Context: inner, cancel: cancel, l: l, when: when, cause: cause}
+	c := &deadlineCtx{Context: inner, cancel: cancel, l: l, when: when, cause: cause, outer: outer}
 	c.tm.dl = c
 	if when <= l.now() {
 		c.expire()
@@ -99,32 +115,42 @@ func (l *Loop) deadline(ctx context.Context, when int64, cause error) (context.C
 }
 
 // expire ends c at its deadline, on the loop. A c cancelled before is left
-// as it is.
+// as it is, unless what cancelled it is the same deadline of an outer loop
+// deadline, whose timer fired first in this same step: c then reports the
+// deadline too, as package context's children of a deadline do.
 func (c *deadlineCtx) expire() {
-	if c.Context.Err() != nil {
+	if c.Context.Err() != nil && (c.outer == nil || c.outer.state.Load() != dlExpired || c.outer.when != c.when) {
 		return
 	}
-	c.expired.Store(true) // before Done closes: whoever sees Done sees the deadline's Err
-	c.cancel(c.cause)
+	if c.state.CompareAndSwap(dlLive, dlExpired) { // before Done closes: whoever sees Done sees the deadline's Err
+		c.cancel(c.cause)
+	}
 }
 
 // stop is the CancelFunc of c: it cancels c at once, from any goroutine,
-// and takes c's timer off the loop's heap through a post.
+// unless its deadline passed first, and takes c's timer off the loop's heap
+// through a post, whatever ended c (a c cancelled by its parent keeps its
+// timer until then).
 func (c *deadlineCtx) stop() {
-	if c.Context.Err() != nil {
-		return
+	if c.state.CompareAndSwap(dlLive, dlStopped) {
+		c.cancel(context.Canceled)
 	}
-	c.cancel(context.Canceled)
-	l := c.l
-	l.Post(func(context.Context) { l.timers.Remove(&c.tm) }) // ErrClosed: the heap is gone with the loop
+	if c.removed.CompareAndSwap(false, true) {
+		l := c.l
+		l.Post(func(context.Context) { l.timers.Remove(&c.tm) }) // ErrClosed: the heap is gone with the loop
+	}
 }
+
+// expiredBy reports whether c ended by its own deadline. Safe to call from
+// any goroutine.
+func (c *deadlineCtx) expiredBy() bool { return c.state.Load() == dlExpired }
 
 func (c *deadlineCtx) Deadline() (time.Time, bool) {
 	return c.l.base.Add(time.Duration(c.when)), true
 }
 
 func (c *deadlineCtx) Err() error {
-	if c.expired.Load() {
+	if c.state.Load() == dlExpired {
 		return context.DeadlineExceeded
 	}
 	return c.Context.Err()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -178,4 +180,146 @@ func ExampleWithTimeout() {
 	// Output:
 	// context deadline exceeded 1h0m0s
 	// <nil>
+}
+
+// A task started from a context with a loop deadline carries its values,
+// not its deadline: its own timeouts and sleeps are its own, and a sleep on
+// a context derived from its own ends when it should.
+func TestTaskStartedFromALoopDeadlineHasItsOwnTimeouts(t *testing.T) {
+	run(t, func(ctx context.Context) error {
+		start := scheduler.Now(ctx)
+		short, cancel := scheduler.WithTimeout(ctx, time.Second)
+		defer cancel()
+		child := mustGo(t, short, func(ctx context.Context) error {
+			c, cancel := scheduler.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			if err := scheduler.Park(c, "nothing"); err != context.DeadlineExceeded {
+				t.Errorf("Park with the child's own 10s timeout = %v, want DeadlineExceeded", err)
+			}
+			if waited := scheduler.Now(ctx).Sub(start); waited != 10*time.Second {
+				t.Errorf("the child's 10s timeout ended after %v", waited)
+			}
+			d, cancelD := context.WithCancel(ctx)
+			defer cancelD()
+			if err := scheduler.Sleep(d, 5*time.Second); err != nil {
+				t.Errorf("Sleep of 5s on a cancellable child context = %v, want nil", err)
+			}
+			if waited := scheduler.Now(ctx).Sub(start); waited != 15*time.Second {
+				t.Errorf("the child's sleep ended at %v, want 15s", waited)
+			}
+			return nil
+		})
+		return child.Join(ctx)
+	}, scheduler.WithVirtualClock())
+}
+
+// A context that carries a loop deadline in its values but not its
+// cancellation (context.WithoutCancel) does not end a park at it, and the
+// sleep it displaced still ends on time.
+func TestSleepOnAContextWithoutTheDeadlinesCancellationEndsOnTime(t *testing.T) {
+	run(t, func(ctx context.Context) error {
+		start := scheduler.Now(ctx)
+		dl, cancel := scheduler.WithTimeout(ctx, time.Second)
+		defer cancel()
+		c, cancelC := context.WithCancel(context.WithoutCancel(dl))
+		defer cancelC()
+		if err := scheduler.Sleep(c, 5*time.Second); err != nil {
+			t.Errorf("Sleep = %v, want nil", err)
+		}
+		if waited := scheduler.Now(ctx).Sub(start); waited != 5*time.Second {
+			t.Errorf("Sleep of 5s ended after %v", waited)
+		}
+		return nil
+	}, scheduler.WithVirtualClock())
+}
+
+// A scheduler.WithTimeout within an earlier one is cut to it, and reports
+// DeadlineExceeded when that passes, as package context's nested deadlines
+// do.
+func TestNestedLoopDeadlineEndsWithTheOuterOne(t *testing.T) {
+	run(t, func(ctx context.Context) error {
+		outer, cancel := scheduler.WithTimeout(ctx, time.Second)
+		defer cancel()
+		inner, cancelInner := scheduler.WithTimeout(outer, time.Hour)
+		defer cancelInner()
+		if d, _ := inner.Deadline(); d != scheduler.Now(ctx).Add(time.Second) {
+			t.Errorf("the inner deadline is %v, want the outer one", d)
+		}
+		if err := scheduler.Park(inner, "nothing"); err != context.DeadlineExceeded || inner.Err() != err {
+			t.Errorf("Park = %v, Err = %v; want DeadlineExceeded", err, inner.Err())
+		}
+		return nil
+	}, scheduler.WithVirtualClock())
+}
+
+// The CancelFunc of a deadline whose parent was cancelled first (a killed
+// task's, say) still takes its timer out: the loop does not wait for it
+// before reporting a deadlock.
+func TestCancelAfterTheParentEndedStillTakesTheTimerOut(t *testing.T) {
+	err := scheduler.Run(context.Background(), func(ctx context.Context) error {
+		victim := mustGo(t, ctx, func(ctx context.Context) error {
+			_, cancel := scheduler.WithTimeout(ctx, time.Hour)
+			defer cancel() // runs after the kill cancelled ctx
+			return scheduler.Park(ctx, "the kill")
+		})
+		scheduler.Sleep(ctx, 0)
+		victim.Kill(ctx)
+		return scheduler.Park(ctx, "nothing")
+	})
+	if !errors.Is(err, scheduler.ErrDeadlock) {
+		t.Fatalf("Run = %v, want ErrDeadlock at once", err)
+	}
+}
+
+// Parks that loop deadlines end leave a seeded run's schedule to the seed:
+// the same seed gives the same trace every time.
+func TestSeededRunWithLoopDeadlinesIsReproducible(t *testing.T) {
+	trace := func() scheduler.Trace {
+		var tr scheduler.Trace
+		run(t, func(ctx context.Context) error {
+			for i := range 20 {
+				mustGo(t, ctx, func(ctx context.Context) error {
+					for j := range 5 {
+						c, cancel := scheduler.WithTimeout(ctx, time.Duration(1+(i*7+j)%5)*time.Millisecond)
+						scheduler.Park(c, "nothing")
+						cancel()
+						scheduler.Sleep(ctx, 0)
+					}
+					return nil
+				})
+			}
+			return nil
+		}, scheduler.WithVirtualClock(), scheduler.WithSeed(42), scheduler.WithTrace(&tr))
+		return tr
+	}
+	want := trace()
+	for range 30 {
+		if got := trace(); !slices.Equal(got, want) {
+			t.Fatalf("a run with seed 42 traced %v, another %v", got, want)
+		}
+	}
+}
+
+// Moving an fd's deadline before the loop deadline of the ctx its Wait
+// was given applies, as moving it applies to every parked Wait.
+func TestFDDeadlineMovedBeforeTheCtxDeadlineApplies(t *testing.T) {
+	a, _ := socketpair(t)
+	run(t, func(ctx context.Context) error {
+		fd, err := scheduler.Register(ctx, a)
+		if err != nil {
+			return err
+		}
+		defer fd.Close()
+		start := scheduler.Now(ctx)
+		mustGo(t, ctx, func(ctx context.Context) error {
+			fd.SetDeadline(scheduler.Read, scheduler.Now(ctx).Add(time.Millisecond))
+			return nil
+		})
+		c, cancel := scheduler.WithTimeout(ctx, time.Hour)
+		defer cancel()
+		if err := fd.Wait(c, scheduler.Read); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("Wait = %v after %v, want the fd's deadline", err, scheduler.Now(ctx).Sub(start))
+		}
+		return nil
+	})
 }

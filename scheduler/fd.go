@@ -151,9 +151,16 @@ func (p *FD) SetDeadline(mode Mode, t time.Time) {
 		p.dl[m-1] = when
 		for w := p.waiters[m-1].head; w != nil; {
 			next := w.wnext
-			if w.tm.ctx != nil {
-				w = next // its context's earlier deadline (see Task.watch): left alone
+			if w.tm.ctx != nil && (when == 0 || when >= w.tm.node.When()) {
+				// Its ctx's loop deadline comes first (see Task.watch): the
+				// fd's is the timer it displaced.
+				w.dispWhen, w.dispErr = when, os.ErrDeadlineExceeded
+				w = next
 				continue
+			}
+			if w.tm.ctx != nil { // the fd's deadline comes first now: ctx's end comes by its watch
+				w.tm.ctx, w.dispWhen, w.dispErr = nil, 0, nil
+				w.wst.dl.Store(nil)
 			}
 			l.timers.Remove(&w.tm)
 			switch {

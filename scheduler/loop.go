@@ -98,8 +98,10 @@ func (f optionFunc) apply(l *Loop) { f(l) }
 // from the loop itself. On the real clock, which timers are due at an
 // iteration depends on how fast the machine ran the iterations before it,
 // so the same seed can give different schedules from run to run. With
-// WithVirtualClock as well, and no fds, posts or package context's
-// deadlines involved, the same seed gives the same schedule every time.
+// WithVirtualClock as well, and no fds, posts from other goroutines or
+// package context's cancellations and deadlines involved (this package's
+// WithTimeout and WithDeadline are the loop's own), the same seed gives
+// the same schedule every time.
 func WithSeed(seed uint64) Option {
 	return optionFunc(func(l *Loop) { l.seeded, l.seed = true, seed })
 }

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/evergo/evergo/internal/fiberhop"
@@ -290,30 +291,61 @@ func (t *Task) watch(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if ctx.Done() == nil {
+		return nil // never done: nothing to watch
+	}
 	l := t.l
+	w := &watchState{}
 	if d, ok := ctx.Value(deadlineKey{}).(*deadlineCtx); ok && d.l == l {
 		if n := &t.tm.node; !n.Queued() || d.when < n.When() {
-			l.timers.Remove(&t.tm)
+			if n.Queued() { // kept, for a ctx that d's end does not end after all
+				t.dispWhen, t.dispErr = n.When(), t.tm.err
+				l.timers.Remove(&t.tm)
+			}
 			l.timers.Push(&t.tm, d.when)
 			t.tm.err, t.tm.ctx = nil, ctx
+			w.dl.Store(d)
 		}
 	}
-	if ctx.Done() != nil {
-		seq := t.seq + 1 // the park about to begin
-		l.watches++
-		l.afters.Add(1)
-		t.stop = context.AfterFunc(ctx, func() {
-			defer l.afters.Done()
-			l.Post(func(context.Context) {
-				l.watches--
-				if t.state == StateParked && t.seq == seq {
-					t.ready(ctx.Err())
-				}
-			})
+	seq := t.seq + 1 // the park about to begin
+	l.watches++
+	l.afters.Add(1)
+	w.stop = context.AfterFunc(ctx, func() {
+		defer l.afters.Done()
+		if d := w.dl.Load(); d != nil && d.expiredBy() {
+			return // the loop's timer ends the park, in the step d expired in
+		}
+		if !w.state.CompareAndSwap(watchArmed, watchFired) {
+			return // the loop took the watch down first
+		}
+		l.Post(func(context.Context) {
+			if t.state == StateParked && t.seq == seq {
+				t.ready(ctx.Err())
+			}
 		})
-	}
+	})
+	t.wst = w
 	return nil
 }
+
+// watchState is a park's watch on a ctx that is not its task's own. Its
+// end comes from two sides, and the first one to take it decides: the
+// loop, which takes the watch down when the park ends (and counts it out
+// of l.watches, on the loop), and ctx's end, whose goroutine posts the
+// wake-up. A park that a loop deadline ends (dl) is ended by the loop's
+// timer, so that nothing but the loop decides when it returns: a post
+// from that goroutine, however late, would change a seeded run's picks.
+type watchState struct {
+	state atomic.Int32                // watchArmed, then watchDown or watchFired
+	dl    atomic.Pointer[deadlineCtx] // the loop deadline whose timer t's is, if any
+	stop  func() bool                 // context.AfterFunc's
+}
+
+const (
+	watchArmed int32 = iota
+	watchDown        // by the loop
+	watchFired       // by ctx's end: its post will come
+)
 
 // refuse is the error of a parking call that t may not make: t is not the
 // running task, or it is dying.
@@ -357,7 +389,7 @@ func (t *Task) ready(err error) bool {
 
 // unpark takes a parked t out of everything it waits in.
 func (t *Task) unpark() {
-	if t.tm.node.Queued() || t.stop != nil || t.list != nil || t.fdw != nil {
+	if t.tm.node.Queued() || t.wst != nil || t.list != nil || t.fdw != nil {
 		t.unwatch()
 	}
 	if t.waitFor != nil { // no store of nil over nil: see runq.push
@@ -367,6 +399,9 @@ func (t *Task) unpark() {
 		t.what = ""
 	}
 	t.wakeable = false
+	if t.dispWhen != 0 {
+		t.dispWhen, t.dispErr = 0, nil
+	}
 	if t.tm.ctx != nil {
 		t.tm.ctx = nil
 	}
@@ -378,12 +413,12 @@ func (t *Task) unwatch() {
 	if t.tm.node.Queued() {
 		l.timers.Remove(&t.tm)
 	}
-	if t.stop != nil {
-		if t.stop() {
-			l.watches-- // the watch will not post
-			l.afters.Done()
+	if w := t.wst; w != nil {
+		l.watches--
+		if w.state.CompareAndSwap(watchArmed, watchDown) && w.stop() {
+			l.afters.Done() // its goroutine will never run
 		}
-		t.stop = nil
+		t.wst = nil
 	}
 	if t.list != nil {
 		t.list.remove(t)

@@ -85,7 +85,13 @@ type life struct {
 	wake     error       // what the pending park returns; set by whoever wakes it
 	what     string      // what it waits on, while parked
 	seq      uint64      // parks so far: a stale wake-up (a cancelled watch) checks it
-	stop     func() bool // stops the watch on a foreign ctx's Done, while parked
+	wst      *watchState // the watch on a foreign ctx's end, while parked
+	// dispWhen and dispErr are the timer (Sleep's, an fd deadline) that
+	// a foreign ctx's earlier loop deadline displaced from tm, while
+	// parked: fireTimers puts it back if that deadline's timer finds the
+	// ctx not done after all. dispWhen 0: none.
+	dispWhen int64
+	dispErr  error
 
 	// A parked task sits in at most one wait list (a task's joiners, an fd's
 	// waiters): list is that list, prev/next its neighbours there.

@@ -136,9 +136,14 @@ func (l *Loop) fireTimers(now int64) {
 		case tm.dl != nil:
 			tm.dl.expire()
 		case tm.ctx != nil:
+			t := tm.t
 			if err := tm.ctx.Err(); err != nil {
-				tm.t.ready(err)
-			} // else done otherwise, after all: its watch ends the park
+				t.ready(err)
+			} else if t.dispWhen != 0 { // the deadline did not end ctx: back to the timer it displaced
+				tm.ctx, tm.err = nil, t.dispErr
+				l.timers.Push(tm, t.dispWhen)
+				t.dispWhen, t.dispErr = 0, nil
+			} // else ctx ends otherwise: its watch ends the park
 		case tm.t != nil:
 			tm.t.ready(tm.err)
 		default:
