@@ -154,12 +154,12 @@ func (p *FD) SetDeadline(mode Mode, t time.Time) {
 			if w.tm.ctx != nil && (when == 0 || when >= w.tm.node.When()) {
 				// Its ctx's loop deadline comes first (see Task.watch): the
 				// fd's is the timer it displaced.
-				w.dispWhen, w.dispErr = when, os.ErrDeadlineExceeded
+				w.wst.dispWhen, w.wst.dispErr = when, os.ErrDeadlineExceeded
 				w = next
 				continue
 			}
 			if w.tm.ctx != nil { // the fd's deadline comes first now: ctx's end comes by its watch
-				w.tm.ctx, w.dispWhen, w.dispErr = nil, 0, nil
+				w.tm.ctx, w.wst.dispWhen, w.wst.dispErr = nil, 0, nil
 				w.wst.dl.Store(nil)
 			}
 			l.timers.Remove(&w.tm)

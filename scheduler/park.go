@@ -299,7 +299,7 @@ func (t *Task) watch(ctx context.Context) error {
 	if d, ok := ctx.Value(deadlineKey{}).(*deadlineCtx); ok && d.l == l {
 		if n := &t.tm.node; !n.Queued() || d.when < n.When() {
 			if n.Queued() { // kept, for a ctx that d's end does not end after all
-				t.dispWhen, t.dispErr = n.When(), t.tm.err
+				w.dispWhen, w.dispErr = n.When(), t.tm.err
 				l.timers.Remove(&t.tm)
 			}
 			l.timers.Push(&t.tm, d.when)
@@ -339,6 +339,12 @@ type watchState struct {
 	state atomic.Int32                // watchArmed, then watchDown or watchFired
 	dl    atomic.Pointer[deadlineCtx] // the loop deadline whose timer t's is, if any
 	stop  func() bool                 // context.AfterFunc's
+
+	// dispWhen and dispErr, owned by the loop, are the timer (Sleep's, an
+	// fd deadline) that dl's timer displaced from t's: fireTimers puts it
+	// back if dl's timer finds ctx not done after all. dispWhen 0: none.
+	dispWhen int64
+	dispErr  error
 }
 
 const (
@@ -399,9 +405,6 @@ func (t *Task) unpark() {
 		t.what = ""
 	}
 	t.wakeable = false
-	if t.dispWhen != 0 {
-		t.dispWhen, t.dispErr = 0, nil
-	}
 	if t.tm.ctx != nil {
 		t.tm.ctx = nil
 	}

@@ -86,12 +86,6 @@ type life struct {
 	what     string      // what it waits on, while parked
 	seq      uint64      // parks so far: a stale wake-up (a cancelled watch) checks it
 	wst      *watchState // the watch on a foreign ctx's end, while parked
-	// dispWhen and dispErr are the timer (Sleep's, an fd deadline) that
-	// a foreign ctx's earlier loop deadline displaced from tm, while
-	// parked: fireTimers puts it back if that deadline's timer finds the
-	// ctx not done after all. dispWhen 0: none.
-	dispWhen int64
-	dispErr  error
 
 	// A parked task sits in at most one wait list (a task's joiners, an fd's
 	// waiters): list is that list, prev/next its neighbours there.

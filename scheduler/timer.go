@@ -139,10 +139,10 @@ func (l *Loop) fireTimers(now int64) {
 			t := tm.t
 			if err := tm.ctx.Err(); err != nil {
 				t.ready(err)
-			} else if t.dispWhen != 0 { // the deadline did not end ctx: back to the timer it displaced
-				tm.ctx, tm.err = nil, t.dispErr
-				l.timers.Push(tm, t.dispWhen)
-				t.dispWhen, t.dispErr = 0, nil
+			} else if w := t.wst; w != nil && w.dispWhen != 0 { // the deadline did not end ctx: back to the timer it displaced
+				tm.ctx, tm.err = nil, w.dispErr
+				l.timers.Push(tm, w.dispWhen)
+				w.dispWhen, w.dispErr = 0, nil
 			} // else ctx ends otherwise: its watch ends the park
 		case tm.t != nil:
 			tm.t.ready(tm.err)
