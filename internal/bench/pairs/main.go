@@ -116,10 +116,20 @@ func measure(bin, name, unit, benchtime string) (v, allocs float64) {
 	if err := cmd.Run(); err != nil {
 		log.Fatalf("%s: %v\n%s", name, err, out.Bytes())
 	}
-	sc := bufio.NewScanner(&out)
+	v, allocs, err := parse(out.Bytes(), name, unit)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return v, allocs
+}
+
+// parse reads the result of benchmark name from go test's output: its
+// figure in unit and its allocs/op (0 without -benchmem).
+func parse(out []byte, name, unit string) (v, allocs float64, err error) {
+	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) < 2 || !strings.HasPrefix(f[0], "Benchmark"+name) {
+		if len(f) < 2 || f[0] != "Benchmark"+name && !strings.HasPrefix(f[0], "Benchmark"+name+"-") {
 			continue
 		}
 		v = -1
@@ -137,12 +147,11 @@ func measure(bin, name, unit, benchtime string) (v, allocs float64) {
 			}
 		}
 		if v < 0 {
-			log.Fatalf("%s: no %s in %q", name, unit, sc.Text())
+			return 0, 0, fmt.Errorf("%s: no %s in %q", name, unit, sc.Text())
 		}
-		return v, allocs
+		return v, allocs, nil
 	}
-	log.Fatalf("%s: no result in\n%s", name, out.Bytes())
-	return 0, 0
+	return 0, 0, fmt.Errorf("%s: no result in\n%s", name, out)
 }
 
 func median(xs []float64) float64 {
