@@ -33,17 +33,14 @@ type netFD struct {
 	// once the poller has reported one (scheduler.FD.HungUp), reads try at
 	// once. A stale edge costs one read that finds nothing, as before.
 	drained bool
-	// dl holds the Read and Write deadlines (scheduler.Read-1 and
-	// Write-1) also kept by pfd, for a call made after its deadline: it
-	// fails at once, even when it would not have to wait, as package net's
-	// calls do. The zero time is none.
-	dl [2]time.Time
 }
 
 // expired returns os.ErrDeadlineExceeded, as an *net.OpError of op, if the
-// deadline of mode has passed on the loop's clock, and nil otherwise.
+// deadline of mode has passed on the loop's clock, and nil otherwise: a
+// call made after its deadline fails at once, even when it would not have
+// to wait, as package net's calls do.
 func (fd *netFD) expired(op string, mode scheduler.Mode) error {
-	if dl := fd.dl[mode-1]; !dl.IsZero() && !fd.loop.Now().Before(dl) {
+	if fd.pfd.Expired(mode) {
 		return fd.opError(op, os.ErrDeadlineExceeded)
 	}
 	return nil
@@ -189,11 +186,6 @@ func (fd *netFD) SetWriteDeadline(t time.Time) error { return fd.setDeadline(sch
 func (fd *netFD) setDeadline(mode scheduler.Mode, t time.Time) error {
 	if fd.closed {
 		return fd.opError("set", net.ErrClosed)
-	}
-	for m := scheduler.Read; m <= scheduler.Write; m++ {
-		if mode&m != 0 {
-			fd.dl[m-1] = t
-		}
 	}
 	fd.pfd.SetDeadline(mode, t)
 	return nil

@@ -85,6 +85,15 @@ func Register(ctx context.Context, fd int) (*FD, error) {
 // parks.
 func (p *FD) HungUp() bool { return p.hup }
 
+// Expired reports whether the deadline for mode (Read or Write; see
+// SetDeadline) has passed on the loop's clock: a call made after it should
+// fail even when it would not have to Wait, as package net's calls do.
+// Never parks.
+func (p *FD) Expired(mode Mode) bool {
+	dl := p.dl[mode-1]
+	return dl != 0 && dl <= p.l.now()
+}
+
 // Sysfd returns the file descriptor. Never parks.
 func (p *FD) Sysfd() int { return p.fd }
 
