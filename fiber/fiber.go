@@ -35,6 +35,8 @@ type Group struct {
 	trace   TraceFunc // nil: tracing off
 	lost    []error   // panics recovered while a fiber left by runtime.Goexit
 	closed  bool      // Close has returned: every operation fails with ErrClosed
+
+	gids goroutines // the workers' goroutine ids, shared with other goroutines
 }
 
 // DefaultMaxIdle is how many finished fibers' goroutines a group keeps parked

@@ -3,6 +3,8 @@ package fiber
 import (
 	"iter"
 	"runtime/debug"
+
+	"github.com/evergo/evergo/internal/stacks"
 )
 
 // This file is the baton's state machine: how a switch travels between
@@ -54,6 +56,8 @@ type worker struct {
 	yield func(struct{}) bool     // set by the worker itself: park it, resume the caller
 	f     *Fiber                  // the fiber it runs; nil while idle
 	err   error                   // a panic of f's, kept until f's end is handed on
+	g     *Group                  // its group, fixed
+	gid   uint64                  // its goroutine's id, set as it starts
 }
 
 // pass carries the transfer in g.x from self, which has just given up the
@@ -127,7 +131,7 @@ func (g *Group) start(f *Fiber) {
 		w = g.idle[n-1]
 		g.idle = g.idle[:n-1]
 	} else {
-		w = new(worker)
+		w = &worker{g: g}
 		w.next, w.stop = iter.Pull(w.loop)
 	}
 	w.f = f
@@ -148,6 +152,8 @@ func (g *Group) start(f *Fiber) {
 // exit when the group has enough parked workers.
 func (w *worker) loop(yield func(struct{}) bool) {
 	w.yield = yield
+	w.gid = stacks.ID()
+	w.g.gids.add(w.gid)
 	defer w.exit()
 	for {
 		f := w.f
@@ -176,6 +182,7 @@ func (w *worker) loop(yield func(struct{}) bool) {
 // exit runs as the worker's goroutine ends. A fiber still bound means the
 // goroutine is leaving through runtime.Goexit, which no recover stops.
 func (w *worker) exit() {
+	w.g.gids.remove(w.gid)
 	if f := w.f; f != nil {
 		f.g.goexit(f, w.err)
 	}

@@ -1,0 +1,59 @@
+package fiber
+
+import (
+	"slices"
+	"sync"
+)
+
+// Goroutine ids are what the runtime prints in stack traces ("goroutine 7
+// [coroutine]:"). A group knows those of its workers so that a watchdog on
+// another goroutine can tell, in a dump of every goroutine, which of them
+// belong to the group (see scheduler's WithBlockWatch), and so that the
+// holder of the baton can find a suspended fiber's stack (Fiber.GoroutineID).
+// A worker reads its id once, as its goroutine starts: a few hundred
+// nanoseconds beside the goroutine's creation, which finished fibers'
+// reuse of workers spares most fibers.
+
+// goroutines is the set of a group's worker goroutines, shared with other
+// goroutines.
+type goroutines struct {
+	mu  sync.Mutex
+	ids []uint64 // unordered
+}
+
+func (s *goroutines) add(id uint64) {
+	s.mu.Lock()
+	s.ids = append(s.ids, id)
+	s.mu.Unlock()
+}
+
+func (s *goroutines) remove(id uint64) {
+	s.mu.Lock()
+	if i := slices.Index(s.ids, id); i >= 0 {
+		last := len(s.ids) - 1
+		s.ids[i] = s.ids[last]
+		s.ids = s.ids[:last]
+	}
+	s.mu.Unlock()
+}
+
+// Goroutines appends to dst the ids of the goroutines that run the group's
+// fibers (started fibers' and parked workers'), as runtime stack traces
+// print them, and returns the result; the main fiber's goroutine is not
+// among them. Safe to call from any goroutine: the set may have changed by
+// the time it returns. Never parks.
+func (g *Group) Goroutines(dst []uint64) []uint64 {
+	g.gids.mu.Lock()
+	defer g.gids.mu.Unlock()
+	return append(dst, g.gids.ids...)
+}
+
+// GoroutineID returns the id of the goroutine running f, as runtime stack
+// traces print it: 0 for a main fiber and for a fiber not started or ended.
+// Never parks.
+func (f *Fiber) GoroutineID() uint64 {
+	if f.w == nil {
+		return 0
+	}
+	return f.w.gid
+}
