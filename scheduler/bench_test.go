@@ -39,7 +39,15 @@ func BenchmarkIterPullRoundTrip(b *testing.B) {
 }
 
 // One op: one task yields (Sleep(ctx, 0)) and the loop resumes the other.
-func BenchmarkYieldPingPong(b *testing.B) {
+func BenchmarkYieldPingPong(b *testing.B) { benchmarkYieldPingPong(b) }
+
+// BenchmarkYieldPingPongWatched is BenchmarkYieldPingPong with a block
+// watch on: its budget is 1.05× the unwatched one.
+func BenchmarkYieldPingPongWatched(b *testing.B) {
+	benchmarkYieldPingPong(b, scheduler.WithBlockWatch(time.Second, func(scheduler.LoopBlocked) {}))
+}
+
+func benchmarkYieldPingPong(b *testing.B, opts ...scheduler.Option) {
 	b.ReportAllocs()
 	err := scheduler.Run(context.Background(), func(ctx context.Context) error {
 		var ts [2]*scheduler.Task
@@ -62,7 +70,7 @@ func BenchmarkYieldPingPong(b *testing.B) {
 		}
 		b.StopTimer()
 		return nil
-	})
+	}, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}

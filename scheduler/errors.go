@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"errors"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -80,6 +81,9 @@ type Blocked struct {
 	ID   uint64
 	Name string
 	What string // what it waits on, as its parking call described it
+	// Where is the file:line of its parking call: the innermost call in
+	// its stack outside evergo's own packages ("" if none was found).
+	Where string
 }
 
 func (e *DeadlockError) Error() string {
@@ -99,6 +103,11 @@ func (e *DeadlockError) Error() string {
 		b.WriteString(quote(t.Name))
 		b.WriteString(" waits on ")
 		b.WriteString(t.What)
+		if t.Where != "" {
+			b.WriteString(" (")
+			b.WriteString(filepath.Base(t.Where))
+			b.WriteString(")")
+		}
 	}
 	return b.String()
 }

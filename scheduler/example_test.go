@@ -3,6 +3,7 @@ package scheduler_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/evergo/evergo/scheduler"
@@ -80,7 +81,8 @@ func ExampleTask_Kill() {
 }
 
 // When every task waits on something nothing can deliver, Run says who waits
-// on what instead of hanging.
+// on what, and where (the file:line of each parking call), instead of
+// hanging.
 func ExampleRun_deadlock() {
 	err := scheduler.Run(context.Background(), func(ctx context.Context) error {
 		consumer, _ := scheduler.Spawn(ctx, "consumer", func(ctx context.Context) error {
@@ -91,6 +93,42 @@ func ExampleRun_deadlock() {
 	fmt.Println(err)
 	// Output:
 	// scheduler: deadlock: 2 tasks wait and nothing can wake them (this operation would block forever)
-	// 	task 1 "main" waits on Join task 2 "consumer"
-	// 	task 2 "consumer" waits on queue.Get
+	// 	task 1 "main" waits on Join task 2 "consumer" (example_test.go:91)
+	// 	task 2 "consumer" waits on queue.Get (example_test.go:89)
+}
+
+// Dump says what every task of the loop is doing and where.
+func ExampleLoop_Dump() {
+	scheduler.Run(context.Background(), func(ctx context.Context) error {
+		consumer, _ := scheduler.Spawn(ctx, "consumer", func(ctx context.Context) error {
+			return scheduler.Park(ctx, "queue.Get")
+		})
+		scheduler.Sleep(ctx, 0) // the consumer parks
+		scheduler.LoopOf(ctx).Dump(os.Stdout)
+		return consumer.Kill(ctx)
+	})
+	// Output:
+	// loop: 2 tasks (0 runnable, 1 parked), 0 timers, 0 fds, 0 posts expected
+	// task 1 "main" running
+	// 	at scheduler_test.ExampleLoop_Dump.func1 (example_test.go:107)
+	// task 2 "consumer" parked on queue.Get
+	// 	at scheduler_test.ExampleLoop_Dump.func1.1 (example_test.go:104)
+}
+
+// A task that blocks its goroutine instead of parking freezes the loop; the
+// block watch says which task it is while it blocks.
+func ExampleWithBlockWatch() {
+	reports := make(chan scheduler.LoopBlocked, 1)
+	report := func(b scheduler.LoopBlocked) { // on the watchdog's goroutine
+		select {
+		case reports <- b:
+		default:
+		}
+	}
+	scheduler.Run(context.Background(), func(ctx context.Context) error {
+		b := <-reports // a blocking receive: no other task of the loop can run
+		fmt.Printf("loop blocked by task %d %q\n", b.TaskID, b.Task)
+		return nil
+	}, scheduler.WithBlockWatch(10*time.Millisecond, report))
+	// Output: loop blocked by task 1 "main"
 }

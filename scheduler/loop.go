@@ -29,7 +29,8 @@ type Loop struct {
 	seed    uint64
 	virtual bool
 	trace   *Trace
-	base    time.Time // the clock's zero: loop times are nanoseconds since base
+	watch   *blockWatch // WithBlockWatch's; nil: off
+	base    time.Time   // the clock's zero: loop times are nanoseconds since base
 
 	// Owned by the loop goroutine.
 	state     loopState
@@ -202,6 +203,9 @@ func (l *Loop) begin(ctx context.Context) error {
 	l.mu.Unlock()
 	l.state = loopRunning
 	l.runCtx = ctx
+	if l.watch != nil {
+		l.watch.start(l)
+	}
 	l.ctx.parent = context.WithoutCancel(ctx)
 	if l.virtual {
 		l.vnow = 0
@@ -232,6 +236,9 @@ func (l *Loop) run(ctx context.Context, untilDone bool) error {
 			return nil
 		}
 		l.iters++
+		if w := l.watch; w != nil {
+			w.beat()
+		}
 		if l.timers.Len() > 0 {
 			l.fireTimers(l.now())
 		}
@@ -285,6 +292,9 @@ func (l *Loop) runReady() {
 			if l.trace != nil {
 				*l.trace = append(*l.trace, t.id)
 			}
+			if w := l.watch; w != nil {
+				w.beat()
+			}
 			_, err := l.main.Switch(t.f, t)
 			// The task whose end came to main, if one ended: t, or the task
 			// t resumed directly (see joinNext) if t was killed meanwhile.
@@ -294,6 +304,9 @@ func (l *Loop) runReady() {
 			}
 			l.cur = nil
 		} else if e.h.state == handleReady {
+			if w := l.watch; w != nil {
+				w.beat()
+			}
 			l.callback(e.h)
 		}
 		if l.stop.Load() != nil {
@@ -424,6 +437,9 @@ func (l *Loop) end(err error) error {
 	perr := l.poller.Close()
 	l.mu.Unlock()
 	l.afters.Wait() // no context.AfterFunc goroutine outlives Run
+	if l.watch != nil {
+		l.watch.end()
+	}
 	l.state = loopEnded
 	l.ready = runq{}
 	l.timers = timerheap.Heap[*timer]{}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -280,22 +282,23 @@ func TestAddSignalHandlerBeforeRunErrors(t *testing.T) {
 	}
 }
 
-func TestDeadlockReportNamesEachTaskAndWhatItWaitsOn(t *testing.T) {
+func TestDeadlockReportNamesEachTaskWhatItWaitsOnAndWhere(t *testing.T) {
 	deferred := false
+	_, file, line, _ := runtime.Caller(0)
 	err := scheduler.Run(context.Background(), func(ctx context.Context) error {
 		worker, _ := scheduler.Spawn(ctx, "worker", func(ctx context.Context) error {
 			defer func() { deferred = true }()
-			return scheduler.Park(ctx, "queue.Get")
+			return scheduler.Park(ctx, "queue.Get") // line+4
 		})
-		return worker.Join(ctx)
+		return worker.Join(ctx) // line+6
 	})
 	var de *scheduler.DeadlockError
 	if !errors.Is(err, scheduler.ErrDeadlock) || !errors.As(err, &de) {
 		t.Fatalf("Run = %v, want a *DeadlockError", err)
 	}
 	want := []scheduler.Blocked{
-		{ID: 1, Name: "main", What: `Join task 2 "worker"`},
-		{ID: 2, Name: "worker", What: "queue.Get"},
+		{ID: 1, Name: "main", What: `Join task 2 "worker"`, Where: file + ":" + strconv.Itoa(line+6)},
+		{ID: 2, Name: "worker", What: "queue.Get", Where: file + ":" + strconv.Itoa(line+4)},
 	}
 	if !slices.Equal(de.Tasks, want) {
 		t.Errorf("report %+v, want %+v", de.Tasks, want)

@@ -257,6 +257,9 @@ func (l *Loop) handOn(me *Task) *Task {
 	if l.trace != nil {
 		*l.trace = append(*l.trace, t.id)
 	}
+	if w := l.watch; w != nil {
+		w.beat()
+	}
 	return t
 }
 

@@ -197,8 +197,11 @@ func (t *Task) Start(ctx context.Context) error {
 
 // taskMain is every task fiber's function: the first switch into a task's
 // fiber carries the task.
-func taskMain(_ *fiber.Fiber, v any) (any, error) {
+func taskMain(f *fiber.Fiber, v any) (any, error) {
 	t := v.(*Task)
+	if w := t.l.watch; w != nil {
+		w.started(f.GoroutineID(), t)
+	}
 	return nil, t.fn(t.context())
 }
 
@@ -338,6 +341,9 @@ func (me *Task) joinNext(t *Task) error {
 	if l.trace != nil {
 		*l.trace = append(*l.trace, t.id)
 	}
+	if w := l.watch; w != nil {
+		w.beat()
+	}
 	t.f.SetParent(me.f) // cannot fail: me runs, t is suspended, main is their ancestor
 	t.borrowed = true
 	t.lender = me
@@ -383,6 +389,9 @@ func (me *Task) joinNext(t *Task) error {
 		l.cur = me
 		if l.trace != nil {
 			*l.trace = append(*l.trace, me.id)
+		}
+		if w := l.watch; w != nil {
+			w.beat()
 		}
 	} else {
 		l.cur = nil
@@ -455,8 +464,14 @@ func (l *Loop) kill(t *Task, by *fiber.Fiber) error {
 	t.context().cancel()
 	prev := l.cur
 	l.cur = t
+	if w := l.watch; w != nil {
+		w.beat() // its deferred calls hold the baton now
+	}
 	err := by.Kill(t.f)
 	l.cur = prev
+	if w := l.watch; w != nil {
+		w.beat()
+	}
 	if err != nil || hookErr != nil {
 		err = errors.Join(ErrKilled, hookErr, err) // a hook or a deferred call panicked
 	} else {

@@ -2,7 +2,10 @@ package scheduler
 
 import (
 	"runtime"
+	"strconv"
 	"time"
+
+	"github.com/evergo/evergo/internal/stacks"
 )
 
 // wait is the last step of an iteration: wait in the poller for the next
@@ -100,12 +103,13 @@ func (l *Loop) deadlock() error {
 		return err // cancelled by a task: the news is on its way as a post
 	}
 	e := &DeadlockError{}
+	gs := stacks.All()
 	for t := l.live; t != nil; t = t.lnext {
-		what := t.what
-		if t.waitFor != nil {
-			what += " task " + itoa(t.waitFor.id) + " " + quote(t.waitFor.Name())
+		b := Blocked{ID: t.id, Name: t.Name(), What: t.waitingOn()}
+		if f, ok := taskWhere(gs, t); ok {
+			b.Where = f.File + ":" + strconv.Itoa(f.Line)
 		}
-		e.Tasks = append(e.Tasks, Blocked{ID: t.id, Name: t.Name(), What: what})
+		e.Tasks = append(e.Tasks, b)
 	}
 	return e
 }

@@ -40,6 +40,7 @@ var pairs = []pair{
 	{"SwitchFiberFiber", "IterPullRoundTrip", "./fiber", "ns/op", "", "≤ 2.5×"},
 	{"NewSwitchEnd", "GoChanJoin", "./fiber", "ns/op", "", "≤ 0.7×"},
 	{"YieldPingPong", "IterPullRoundTrip", "./scheduler", "ns/op", "", "≤ 1.5×"},
+	{"YieldPingPongWatched", "YieldPingPong", "./scheduler", "ns/op", "", "≤ 1.05×"},
 	{"SpawnJoin", "GoChanJoin", "./scheduler", "ns/op", "", "≤ 0.7×"},
 	{"ParkedTaskMemory", "ParkedGoroutineMemory", "./scheduler", "B/task", "1x", "≤ 1.3×"},
 	{"CallLater", "TimeAfterFunc", "./scheduler", "ns/op", "", "—"},
