@@ -3,9 +3,11 @@ package queue_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/evergo/evergo/internal/parktest"
 	"github.com/evergo/evergo/queue"
+	"github.com/evergo/evergo/scheduler"
 )
 
 // blockingCalls are the parking calls of this package, each on a queue or
@@ -43,4 +45,26 @@ func TestParkingCallsReturnOnlyWhatTheirContextReports(t *testing.T) {
 
 func TestParkingCallsOfADyingTaskReturnErrKilled(t *testing.T) {
 	parktest.DyingTaskGetsErrKilled(t, blockingCalls())
+}
+
+// After a day of virtual sleeps, a Get with an hour's loop-clock timeout
+// waits a virtual hour: the deadline is compared with the loop's clock,
+// which it was set on.
+func TestGetWithALoopTimeoutAfterADayOfVirtualSleepWaitsAnHour(t *testing.T) {
+	run(t, func(ctx context.Context) error {
+		if err := scheduler.Sleep(ctx, 24*time.Hour); err != nil {
+			return err
+		}
+		q := queue.New[int](0)
+		start := scheduler.Now(ctx)
+		c, cancel := scheduler.WithTimeout(ctx, time.Hour)
+		defer cancel()
+		if _, err := q.Get(c); err != context.DeadlineExceeded {
+			t.Errorf("Get = %v, want DeadlineExceeded", err)
+		}
+		if waited := scheduler.Now(ctx).Sub(start); waited != time.Hour {
+			t.Errorf("Get gave up after %v of loop time, want 1h", waited)
+		}
+		return nil
+	})
 }
