@@ -94,6 +94,20 @@
 // gevent's "this operation would block forever" does, with the culprits
 // named. A post that nobody announced with Expect does not count: a loop
 // that waits for one should be told.
+// Each task in the report comes with the file:line of its parking call
+// (Blocked.Where).
+//
+// # Diagnostics
+//
+// Loop.Dump writes every live task of the loop with its state, what it
+// waits on and where: the function and file:line of the call it is
+// suspended in, read from the goroutines' stacks when Dump is called (no
+// switch pays for it). WithBlockWatch watches for the mistake a
+// cooperative loop cannot survive: a task that blocks its goroutine (a
+// file read, net.Dial, time.Sleep, a sync.Mutex) instead of parking, so
+// that every other task waits. Its watchdog goroutine reports such a task,
+// with its stack, while it still blocks; the loop pays an atomic load per
+// switch for it.
 //
 // # Determinism
 //
