@@ -18,6 +18,15 @@
 // results in order: its workers pull the items one after another, so an
 // item costs a function call, not a future and a task.
 //
+// MapSeq and MapSeqUnordered are Map for a stream (gevent's imap and
+// imap_unordered with a maxsize): items come from an iter.Seq, ranged in
+// the consuming task, at most n ahead of the results it has been given,
+// and the results come back as an iter.Seq2 in the order of the items or
+// as the calls end. Memory is bounded by n, not by the input, so an
+// endless input works; each item's error is yielded and the stream goes on
+// until the consumer breaks or ctx ends. Like Map's, their workers hold
+// the executor's slots while the stream runs.
+//
 // # Calling context
 //
 // Not goroutine-safe: a Future, a TaskPool and a ThreadPool belong to one
