@@ -43,6 +43,21 @@
 // wait for), which is safe to call from any goroutine; so are Loop.Stop and a
 // task context's Done, Err and Value.
 //
+// Values from other goroutines (a library that delivers on goroutines or
+// channels: nats.go, fsnotify, ssh) reach tasks through an Inbox, which any
+// goroutine fills (Send blocks a goroutine at the bound, and parks a task)
+// and the loop's tasks drain with Receive, or through Recv, which parks a
+// task on a Go channel: one watcher goroutine per loop receives for every
+// task waiting on a channel. A task parked in either keeps Run from
+// reporting a deadlock until it leaves, or until the inbox or channel is
+// closed. The way back needs no bridge: a task's Context().Done() is closed
+// when it ends or is killed (on a kill, before its deferred calls run); its
+// result and the loop's other objects are read on the loop, through a Post
+// whose function writes to a Go channel that the goroutine reads. A task
+// writes out only to channels that cannot block it (buffered with room, or
+// a select with a default case), and a futures.Future is waited on from a
+// goroutine through an AddDoneCallback that does the same.
+//
 // The ctx handed to a task carries the task and its loop; every call that
 // may park finds them there, and returns ErrNoTask when ctx carries no task
 // (a plain context, or a callback's: callbacks run on the loop but are not

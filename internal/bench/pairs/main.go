@@ -44,6 +44,7 @@ var pairs = []pair{
 	{"SpawnJoin", "GoChanJoin", "./scheduler", "ns/op", "", "≤ 0.7×"},
 	{"ParkedTaskMemory", "ParkedGoroutineMemory", "./scheduler", "B/task", "1x", "≤ 1.3×"},
 	{"CallLater", "TimeAfterFunc", "./scheduler", "ns/op", "", "—"},
+	{"InboxFromGoroutine", "ChanBetweenGoroutines", "./scheduler", "ns/op", "", "≤ 1.5×"},
 	{"LockUnlock", "SyncMutex", "./locks", "ns/op", "", "≤ 1.0×"},
 	{"SemaphoreHandoff", "ChanSemaphoreHandoff", "./locks", "ns/op", "", "—"},
 	{"QueuePingPong", "ChanPingPong", "./queue", "ns/op", "", "≤ 0.6×"},
