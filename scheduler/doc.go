@@ -31,8 +31,10 @@
 // once. The switch points of this package are Sleep (Sleep(ctx, 0) is a
 // yield: the task goes to the back of the run queue), Park, ParkWith,
 // Task.Join, Task.Kill (the killed task's deferred calls run before it
-// returns) and FD.Wait. Go, Spawn, Start, CallSoon, CallLater, CallAt, Post,
-// Wake, WakeWith and the accessors never park.
+// returns), FD.Wait, Group.Go, Group.Wait, Inbox.Receive, Inbox.Send (in a
+// task) and Recv. Go, Spawn, Start, CallSoon, CallLater, CallAt, Post,
+// Wake, WakeWith, Group.TryGo, Inbox.TrySend, Inbox.TryReceive and the
+// accessors never park.
 //
 // # Calling context
 //
@@ -85,6 +87,18 @@
 // AddSignalHandler run on the loop's own goroutine, not in a task. If
 // registering a callback returns an error, the callback will never be
 // called.
+//
+// # Task groups
+//
+// Group is errgroup's shape on the loop: Go starts a member task, SetLimit
+// bounds how many run at once (Go parks its caller at the limit, first come
+// first served; TryGo never parks), and Wait returns the first failure, a
+// member's error or its panic as a *PanicError. The first failure kills the
+// other members at once, and so do Wait's ctx ending and a kill of the task
+// in Wait (through its ParkHook, which is how nested groups go down
+// together): no member outlives the Wait that waits for it. Where errgroup
+// cancels a context, a Group kills, and a member need not poll anything to
+// stop.
 //
 // # Errors and panics
 //

@@ -30,8 +30,9 @@ type ParkHook struct {
 	// returns (while parked, or once woken and before it resumed). Killed
 	// runs on the loop, in the call of Kill (or the loop's kill of the tasks
 	// left when it ends), before the task's context is cancelled and before
-	// it unwinds, and must not park; a panic in it is the task's (Join
-	// returns it with ErrKilled). It is where the primitive takes the task out of its
+	// it unwinds, and must not park (it may kill other tasks on the
+	// killer's behalf, as a Group's Wait kills its members); a panic in it
+	// is the task's (Join returns it with ErrKilled). It is where the primitive takes the task out of its
 	// wait list and hands on what it had handed the task (a lock's
 	// ownership, say), which the task will never take.
 	OnKill interface{ Killed() }
