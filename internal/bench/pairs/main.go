@@ -45,6 +45,7 @@ var pairs = []pair{
 	{"ParkedTaskMemory", "ParkedGoroutineMemory", "./scheduler", "B/task", "1x", "≤ 1.3×"},
 	{"CallLater", "TimeAfterFunc", "./scheduler", "ns/op", "", "—"},
 	{"InboxFromGoroutine", "ChanBetweenGoroutines", "./scheduler", "ns/op", "", "≤ 1.5×"},
+	{"GroupGoWait", "ErrgroupGoWait", "./scheduler", "ns/op", "", "—"},
 	{"LockUnlock", "SyncMutex", "./locks", "ns/op", "", "≤ 1.0×"},
 	{"SemaphoreHandoff", "ChanSemaphoreHandoff", "./locks", "ns/op", "", "—"},
 	{"QueuePingPong", "ChanPingPong", "./queue", "ns/op", "", "≤ 0.6×"},
