@@ -3,6 +3,7 @@ package scheduler_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +16,9 @@ import (
 )
 
 // watchers counts the goroutines of loops' Recv watchers, started or not.
+// A watcher of a loop that has ended is among them until its goroutine is
+// gone, which may be after Run returned (Run waits for the watcher to
+// signal its exit, not for its goroutine's end): call noWatchers first.
 func watchers() int {
 	n := 0
 	for _, g := range stacks.All() {
@@ -26,7 +30,17 @@ func watchers() int {
 	return n
 }
 
+// noWatchers waits for the goroutines of the watchers of loops that have
+// ended (every loop of the tests before) to be gone: each has signalled
+// its exit and has only to return.
+func noWatchers() {
+	for watchers() > 0 {
+		runtime.Gosched()
+	}
+}
+
 func TestRecvTakesWhatTheChannelHoldsAtOnce(t *testing.T) {
+	noWatchers()
 	run(t, func(ctx context.Context) error {
 		ch := make(chan int, 2)
 		ch <- 1
@@ -128,6 +142,7 @@ func TestRecvClosedChannelWakesEveryWaiter(t *testing.T) {
 func TestRecvManyChannelsManyTasksOneWatcher(t *testing.T) {
 	const channels, perChannel = 20, 3
 	sum := 0
+	noWatchers()
 	run(t, func(ctx context.Context) error {
 		chs := make([]chan int, channels)
 		var tasks []*scheduler.Task

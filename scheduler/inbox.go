@@ -89,7 +89,11 @@ var (
 // received after it). Close ends this: once the inbox is closed, its
 // receivers return, and a loop whose tasks all wait on other things
 // reports the deadlock. A task parked in Send waits for the loop's own
-// receivers, and counts as blocked.
+// receivers, and counts as blocked. Close wakes it from any goroutine, and
+// from the moment Close returns the loop waits for that wake-up; a
+// goroutine that has yet to call Close is not waited for, unless it
+// announced itself with Loop.Expect, as any goroutine must whose post a
+// task waits for.
 //
 // # The loop's end
 //
@@ -418,12 +422,15 @@ func (i *Inbox[T]) Close() {
 		close(i.space)
 		i.space = nil
 	}
-	post := !i.posted
 	i.posted = true
 	i.mu.Unlock()
-	if post { // wakes the parked tasks, and unregisters atEnd
-		i.l.Post(i.deliver) // ErrClosed: the loop has ended, and its tasks with it
-	}
+	// Wakes the parked tasks, and unregisters atEnd. Posted even when a
+	// wake-up is on its way already: that one may be a goroutine's Send's,
+	// which posts after it lets go of mu, possibly after Close returns.
+	// Tasks parked in Send count as blocked, so only a post of Close's own
+	// keeps the loop from reporting them in a deadlock meanwhile. A second
+	// settle finds nothing to do.
+	i.l.Post(i.deliver) // ErrClosed: the loop has ended, and its tasks with it
 }
 
 // settle is the posted wake-up: on the loop, it matches items with the

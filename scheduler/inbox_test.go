@@ -230,7 +230,12 @@ func TestInboxCloseWakesReceiversAndBlockedSenders(t *testing.T) {
 		goSent := make(chan error, 1)
 		go func() { goSent <- full.Send(context.Background(), 2) }()
 		scheduler.Sleep(ctx, 0) // the tasks park
-		go func() { empty.Close(); full.Close() }()
+		// A task parked in Send counts as blocked (see Deadlocks on Inbox):
+		// once empty's receivers are woken, nothing the loop knows of
+		// would wake the sender, and a goroutine that has yet to close
+		// full must say so, as any goroutine that will post does.
+		closed := l.Expect()
+		go func() { empty.Close(); full.Close(); closed(nil) }()
 		for _, task := range tasks {
 			task.Join(ctx)
 		}
@@ -243,6 +248,20 @@ func TestInboxCloseWakesReceiversAndBlockedSenders(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A task parked in Send waits for the loop's own receivers: when none is
+// left, the loop reports the deadlock.
+func TestInboxParkedSenderIsADeadlock(t *testing.T) {
+	err := scheduler.Run(context.Background(), func(ctx context.Context) error {
+		in := scheduler.NewInbox[int](scheduler.LoopOf(ctx), 1)
+		in.TrySend(1)
+		return in.Send(ctx, 2)
+	})
+	var de *scheduler.DeadlockError
+	if !errors.As(err, &de) || len(de.Tasks) != 1 || de.Tasks[0].What != "Inbox.Send" {
+		t.Fatalf("Run = %v, want a deadlock of main in Inbox.Send", err)
+	}
 }
 
 func TestInboxReceiveTimesOutOnTheLoopClock(t *testing.T) {
