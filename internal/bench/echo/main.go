@@ -9,6 +9,23 @@
 // It builds examples/echo and the load generator, internal/bench/echoload
 // (-echoload names another one, a binary or a directory to build).
 //
+// -c sets the connections (50 by default; the budget's second figure is
+// at 5,000). -also names another checkout of the module whose
+// examples/echo is measured as well, beside this one's, for a before and
+// after comparison in the same rounds:
+//
+//	git worktree add /tmp/echo-before HEAD
+//	go run ./internal/bench/echo -c 5000 -also /tmp/echo-before
+//
+// -raw measures a raw-syscall epoll loop (internal/bench/echo/rawepoll):
+// one goroutine, edge-triggered epoll_wait, read(2) and write(2), no
+// scheduler: the floor of the server's CPU per message.
+//
+// The server's CPU per message is reported three ways: over the whole
+// echoload run (accepting and closing the connections included, as the
+// README's figures were), and over the ping-pong alone, between
+// echoload's -marks, both user and system time and user time alone.
+//
 // -gevent measures a third server the same way: gevent's StreamServer, a
 // greenlet per connection, in internal/bench/peers/gevent_echo.py. It runs
 // on Debian's /usr/bin/python3 and needs Debian's gevent:
@@ -17,6 +34,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -30,8 +48,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/evergo/evergo/internal/bench/proc"
 )
 
 func main() {
@@ -42,6 +58,8 @@ func main() {
 	dur := flag.Duration("d", 5*time.Second, "duration of each run")
 	rounds := flag.Int("rounds", 3, "A B rounds")
 	gevent := flag.Bool("gevent", false, "measure the gevent peer too (needs Debian's python3-gevent)")
+	also := flag.String("also", "", "another checkout of the module: measure its examples/echo too")
+	raw := flag.Bool("raw", false, "measure a raw-syscall epoll loop too (internal/bench/echo/rawepoll)")
 	flag.Parse()
 
 	root, err := moduleRoot()
@@ -78,6 +96,26 @@ func main() {
 		{"ioco (one loop)", func(addr string) *exec.Cmd { return exec.Command(server, "server", "-addr", addr) }},
 		{"Go net", func(addr string) *exec.Cmd { return exec.Command(server, "netserver", "-addr", addr) }},
 	}
+	if *also != "" {
+		other, err := binary(filepath.Join(*also, "examples", "echo"), tmp, "echo-also")
+		if err != nil {
+			log.Fatal(err)
+		}
+		kinds = append(kinds, struct {
+			name string
+			cmd  func(addr string) *exec.Cmd
+		}{"ioco (-also)", func(addr string) *exec.Cmd { return exec.Command(other, "server", "-addr", addr) }})
+	}
+	if *raw {
+		rawBin, err := binary(filepath.Join(root, "internal", "bench", "echo", "rawepoll"), tmp, "rawepoll")
+		if err != nil {
+			log.Fatal(err)
+		}
+		kinds = append(kinds, struct {
+			name string
+			cmd  func(addr string) *exec.Cmd
+		}{"raw epoll loop", func(addr string) *exec.Cmd { return exec.Command(rawBin, "-addr", addr) }})
+	}
 	if *gevent {
 		kinds = append(kinds, struct {
 			name string
@@ -99,13 +137,14 @@ func main() {
 		}
 		for i, k := range kinds {
 			res := results[i][r]
-			fmt.Printf("round %d  %-16s %8.0f msgs/s  p50 %-9v p99 %-9v CPU/msg server %-8v load %-8v %.2fx Go net\n",
+			fmt.Printf("round %d  %-16s %8.0f msgs/s  p50 %-9v p99 %-9v CPU/msg server %-8v ping-pong %-8v user %-8v load %-8v %.2fx Go net\n",
 				r+1, k.name, res.rate, res.p50.Round(time.Microsecond), res.p99.Round(time.Microsecond),
-				res.srvCPU.Round(100*time.Nanosecond), res.loadCPU.Round(100*time.Nanosecond), res.rate/results[1][r].rate)
+				res.srvCPU.Round(10*time.Nanosecond), res.ppCPU.Round(10*time.Nanosecond), res.ppUser.Round(10*time.Nanosecond),
+				res.loadCPU.Round(10*time.Nanosecond), res.rate/results[1][r].rate)
 		}
 	}
 	fmt.Printf("\nmedians of %d rounds (%d conns, %d B, %v each, servers at GOMAXPROCS=1):\n", *rounds, *conns, *size, *dur)
-	fmt.Printf("  %-16s %8s %-7s %-9s %-9s %-22s %s\n", "server", "msgs/s", "", "p50", "p99", "CPU/msg server, load", "msgs/s vs Go net: ratio of medians, median of round ratios")
+	fmt.Printf("  %-16s %8s %-7s %-9s %-9s %-40s %s\n", "server", "msgs/s", "", "p50", "p99", "CPU/msg server: run, ping-pong, user; load", "msgs/s vs Go net: ratio of medians, median of round ratios")
 	base := median(results[1])
 	for i, k := range kinds {
 		m := median(results[i])
@@ -113,9 +152,10 @@ func main() {
 		for r := range ratios {
 			ratios[r] = results[i][r].rate / results[1][r].rate
 		}
-		fmt.Printf("  %-16s %8.0f msgs/s  %-9v %-9v %-22s %.2fx, %.2fx\n",
+		r10 := func(d time.Duration) string { return d.Round(10 * time.Nanosecond).String() }
+		fmt.Printf("  %-16s %8.0f msgs/s  %-9v %-9v %-40s %.2fx, %.2fx\n",
 			k.name, m.rate, m.p50.Round(time.Microsecond), m.p99.Round(time.Microsecond),
-			m.srvCPU.Round(100*time.Nanosecond).String()+", "+m.loadCPU.Round(100*time.Nanosecond).String(),
+			r10(m.srvCPU)+", "+r10(m.ppCPU)+", "+r10(m.ppUser)+"; "+r10(m.loadCPU),
 			m.rate/base.rate, medianOf(ratios))
 	}
 }
@@ -160,8 +200,11 @@ type result struct {
 	rate     float64
 	p50, p99 time.Duration
 	// CPU time per message of the server and of the load generator
-	// (user and system, all threads).
+	// (user and system, all threads), over the whole echoload run.
 	srvCPU, loadCPU time.Duration
+	// The server's CPU time per message over the ping-pong alone (between
+	// echoload's marks): user and system, and user alone.
+	ppCPU, ppUser time.Duration
 }
 
 // measure starts a server, waits until it accepts, runs the load against
@@ -202,26 +245,86 @@ func measure(server func(addr string) *exec.Cmd, load string, conns, size int, d
 		time.Sleep(20 * time.Millisecond)
 	}
 	// The server's CPU is taken around the whole echoload run, its start
-	// and its end included, so it is a little high.
-	before, err := proc.CPUTime(srv.Process.Pid)
+	// and its end included, so it is a little high (at thousands of
+	// connections, more than a little); and between echoload's marks,
+	// around the ping-pong alone.
+	before, err := cpuTimes(srv.Process.Pid)
 	if err != nil {
 		return result{}, err
 	}
-	lg := exec.Command(load, "-addr", addr, "-c", strconv.Itoa(conns), "-size", strconv.Itoa(size), "-d", d.String())
-	out, err := lg.CombinedOutput()
-	if err != nil {
-		return result{}, fmt.Errorf("echoload: %v: %s", err, out)
-	}
-	after, err := proc.CPUTime(srv.Process.Pid)
+	lg := exec.Command(load, "-addr", addr, "-c", strconv.Itoa(conns), "-size", strconv.Itoa(size), "-d", d.String(), "-marks")
+	var stderr strings.Builder
+	lg.Stderr = &stderr
+	stdout, err := lg.StdoutPipe()
 	if err != nil {
 		return result{}, err
 	}
-	r, err := parse(string(out))
+	if err := lg.Start(); err != nil {
+		return result{}, err
+	}
+	var start, end cpu
+	var figures string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		switch line := sc.Text(); line {
+		case "start":
+			start, err = cpuTimes(srv.Process.Pid)
+		case "end":
+			end, err = cpuTimes(srv.Process.Pid)
+		default:
+			figures += line + "\n"
+		}
+		if err != nil {
+			lg.Process.Kill()
+			lg.Wait()
+			return result{}, err
+		}
+	}
+	if err := lg.Wait(); err != nil {
+		return result{}, fmt.Errorf("echoload: %v: %s%s", err, figures, stderr.String())
+	}
+	after, err := cpuTimes(srv.Process.Pid)
+	if err != nil {
+		return result{}, err
+	}
+	r, err := parse(figures)
 	if msgs := r.rate * d.Seconds(); err == nil && msgs > 0 {
-		r.srvCPU = time.Duration(float64(after-before) / msgs)
-		r.loadCPU = time.Duration(float64(lg.ProcessState.UserTime()+lg.ProcessState.SystemTime()) / msgs)
+		per := func(t time.Duration) time.Duration { return time.Duration(float64(t) / msgs) }
+		r.srvCPU = per(after.total() - before.total())
+		r.ppCPU = per(end.total() - start.total())
+		r.ppUser = per(end.user - start.user)
+		r.loadCPU = per(lg.ProcessState.UserTime() + lg.ProcessState.SystemTime())
 	}
 	return r, err
+}
+
+// cpu is a process's CPU time so far, all threads.
+type cpu struct{ user, sys time.Duration }
+
+func (c cpu) total() time.Duration { return c.user + c.sys }
+
+// cpuTimes reads the user and system time of process pid from
+// /proc/pid/stat (utime and stime, fields 14 and 15), in clock ticks of
+// USER_HZ, which Linux fixes at 100 for this interface, as
+// internal/bench/proc does for their sum.
+func cpuTimes(pid int) (cpu, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return cpu{}, err
+	}
+	// The fields after the command, which is in parentheses and may hold
+	// spaces: state is field 3, utime 14 and stime 15.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return cpu{}, fmt.Errorf("short /proc/%d/stat: %q", pid, b)
+	}
+	var ticks [2]int64
+	for i, s := range f[11:13] {
+		if ticks[i], err = strconv.ParseInt(s, 10, 64); err != nil {
+			return cpu{}, fmt.Errorf("/proc/%d/stat: %v", pid, err)
+		}
+	}
+	return cpu{user: time.Duration(ticks[0]) * 10 * time.Millisecond, sys: time.Duration(ticks[1]) * 10 * time.Millisecond}, nil
 }
 
 // parse reads echoload's "msgs/s N p50 D p99 D errors N".
@@ -272,6 +375,8 @@ func median(rs []result) result {
 		p50:     dur(func(r result) time.Duration { return r.p50 }),
 		p99:     dur(func(r result) time.Duration { return r.p99 }),
 		srvCPU:  dur(func(r result) time.Duration { return r.srvCPU }),
+		ppCPU:   dur(func(r result) time.Duration { return r.ppCPU }),
+		ppUser:  dur(func(r result) time.Duration { return r.ppUser }),
 		loadCPU: dur(func(r result) time.Duration { return r.loadCPU }),
 	}
 }

@@ -11,6 +11,14 @@
 //
 //	go run ./internal/bench/echoload -addr 127.0.0.1:9000 -c 50 -size 64 -d 3s
 //
+// With -marks it also prints "start" on a line of its own once every
+// connection is dialed and the clock starts, and "end" once the last
+// round trip is done and before the connections are closed, each as it
+// happens: internal/bench/echo reads the server's CPU time at the two
+// marks, so that its CPU per message is that of the ping-pong alone, not
+// of accepting and closing the connections (which, at thousands of
+// connections, is not a small part of a run of seconds).
+//
 // internal/bench/echo builds it and runs it against each server it
 // measures.
 package main
@@ -57,12 +65,16 @@ func command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.size, "size", 64, "message bytes")
 	fs.DurationVar(&cfg.d, "d", 3*time.Second, "duration")
 	fs.DurationVar(&cfg.timeout, "timeout", 5*time.Second, "bound on each dial and each round trip")
+	marks := fs.Bool("marks", false, `print "start" and "end" lines around the ping-pong`)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if cfg.conns < 1 || cfg.size < 1 || cfg.size > maxSize || cfg.d <= 0 || cfg.timeout <= 0 {
 		fmt.Fprintf(stderr, "echoload: need -c ≥ 1, 1 ≤ -size ≤ %d, -d > 0 and -timeout > 0\n", maxSize)
 		return 2
+	}
+	if *marks {
+		cfg.mark = func(s string) { fmt.Fprintln(stdout, s) }
 	}
 	res, err := run(ctx, cfg)
 	fmt.Fprintf(stdout, "msgs/s %.0f p50 %v p99 %v errors %d\n", res.rate, res.p50, res.p99, res.errors)
@@ -80,6 +92,10 @@ type config struct {
 	size    int           // bytes of a message
 	d       time.Duration // how long connections start new messages
 	timeout time.Duration // bound on each dial and each round trip
+	// mark, if not nil, is called with "start" once every connection is
+	// dialed and with "end" once the ping-pong is over, before the
+	// connections are closed.
+	mark func(string)
 }
 
 // result is what a run measured.
@@ -117,6 +133,9 @@ func run(ctx context.Context, cfg config) (result, error) {
 		context.AfterFunc(ctx, func() { c.Close() })
 	}
 
+	if cfg.mark != nil {
+		cfg.mark("start")
+	}
 	start := time.Now()
 	end := start.Add(cfg.d)
 	lat := make([][]time.Duration, cfg.conns) // lat[i] is written by connection i's goroutine only
@@ -135,6 +154,9 @@ func run(ctx context.Context, cfg config) (result, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	if cfg.mark != nil {
+		cfg.mark("end")
+	}
 
 	all := slices.Concat(lat...)
 	slices.Sort(all)

@@ -194,3 +194,17 @@ func TestCommandRefusesBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestCommandMarksThePingPong checks -marks: "start" and "end" lines
+// before the figures.
+func TestCommandMarksThePingPong(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	args := []string{"-addr", server(t, echo), "-c", "2", "-size", "16", "-d", "50ms", "-marks"}
+	if code := command(context.Background(), args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit code %d, want 0 (stderr %q)", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 3 || lines[0] != "start" || lines[1] != "end" || !strings.HasPrefix(lines[2], "msgs/s ") {
+		t.Fatalf("stdout %q, want start, end and the figures", stdout.String())
+	}
+}
