@@ -6,12 +6,15 @@
 //	go run ./examples/echo client -addr 127.0.0.1:9000 -c 50 -d 3s
 //	go run ./examples/echo netserver -addr 127.0.0.1:9000         # package net, a goroutine per conn
 //
-// The server runs until interrupted (Ctrl-C). Both servers wait out
-// accept errors that say descriptors or buffers are short (EMFILE, ENFILE,
-// ENOBUFS, ECONNABORTED), 5 ms doubling to 1 s as net/http's Server does,
-// and go on serving (see internal/serve). The client opens -c
-// connections from one loop, each writing -size bytes and waiting for them
-// back for -d, and prints the messages per second.
+// The server runs until interrupted: the first Ctrl-C shuts it down
+// gracefully (it stops accepting and waits for the clients to hang up),
+// the second closes every connection at once. The evergo server is an
+// ioco.Server per loop; the package net one is internal/serve's. Both wait
+// out accept errors that say descriptors or buffers are short (EMFILE,
+// ENFILE, ENOBUFS, ECONNABORTED), 5 ms doubling to 1 s as net/http's
+// Server does, and go on serving. The client opens -c connections from
+// one loop, each writing -size bytes and waiting for them back for -d, and
+// prints the messages per second.
 package main
 
 import (
@@ -53,15 +56,17 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	var err error
 	switch os.Args[1] {
-	case "server":
-		err = serveLoops(ctx, *addr, *loops)
+	case "server": // each loop handles Ctrl-C itself
+		err = serveLoops(context.Background(), *addr, *loops)
 	case "netserver":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
 		err = netServe(ctx, *addr)
 	case "client":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
 		err = client(ctx, *addr, *conns, *size, *dur)
 	default:
 		usage()
@@ -77,9 +82,10 @@ func usage() {
 	log.Fatal("usage: echo server|netserver|client [-addr host:port] [-loops n] [-c conns] [-size bytes] [-d duration]")
 }
 
-// serveLoops runs n loops, each on its own goroutine with its own listener on
-// addr (SO_REUSEPORT lets the kernel spread connections among them), until
-// ctx is cancelled.
+// serveLoops runs n loops, each on its own goroutine with its own listener
+// on addr (SO_REUSEPORT lets the kernel spread connections among them) and
+// its own ioco.Server, until Ctrl-C: the first shuts the servers down, the
+// second closes them.
 func serveLoops(ctx context.Context, addr string, n int) error {
 	errs := make(chan error, n)
 	for range n {
@@ -89,8 +95,25 @@ func serveLoops(ctx context.Context, addr string, n int) error {
 				if err != nil {
 					return err
 				}
-				defer ln.Close()
-				return serve.Loop(ctx, ln, serve.Echo, log.Printf)
+				srv := &ioco.Server{Handler: func(ctx context.Context, c net.Conn) { serve.Echo(c) }}
+				interrupts := 0
+				h, err := scheduler.LoopOf(ctx).AddSignalHandler(os.Interrupt, func(ctx context.Context, _ os.Signal) {
+					if interrupts++; interrupts > 1 {
+						srv.Close()
+						return
+					}
+					scheduler.Spawn(ctx, "shutdown", func(ctx context.Context) error { return srv.Shutdown(ctx) })
+				})
+				if err != nil {
+					ln.Close()
+					return err
+				}
+				defer h.Remove()
+				if err := srv.Serve(ctx, ln); err != ioco.ErrServerClosed {
+					srv.Close()
+					return err
+				}
+				return srv.Shutdown(ctx) // with the interrupt's: until the clients hang up
 			})
 		}()
 	}

@@ -13,12 +13,11 @@ import (
 	"time"
 
 	"github.com/evergo/evergo/examples/echo/internal/serve"
-	"github.com/evergo/evergo/ioco"
-	"github.com/evergo/evergo/scheduler"
 )
 
-// The tests here run out of file descriptors for real, under a lowered
-// RLIMIT_NOFILE, so each runs in a child process of its own.
+// The test here runs out of file descriptors for real, under a lowered
+// RLIMIT_NOFILE, so it runs in a child process of its own. (ioco's
+// TestServerServesAgainOnceRealEMFILEsAreOver is its evergo twin.)
 
 // childEnv names, in a child process, the test it is for.
 const childEnv = "SERVE_FDLIMIT_CHILD"
@@ -97,59 +96,6 @@ func releaseAfter(n *int, release func()) func(error) {
 				release()
 			}
 		}
-	}
-}
-
-func TestLoopServesAgainOnceRealEMFILEsAreOver(t *testing.T) {
-	if !inChild(t) {
-		return
-	}
-	var serveErr error
-	emfiles := 0
-	err := scheduler.Run(context.Background(), func(ctx context.Context) error {
-		real, err := ioco.Listen(ctx, "tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		defer real.Close()
-		// The client connects while descriptors are left: the connection
-		// waits in the listener's backlog.
-		c, err := ioco.Dial(ctx, "tcp", real.Addr().String())
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		ln := &watchListener{Listener: real, onErr: releaseAfter(&emfiles, exhaustFDs(t))}
-		srv, err := scheduler.Go(ctx, func(ctx context.Context) error {
-			serveErr = serve.Loop(ctx, ln, serve.Echo, t.Logf)
-			c.Close() // a server that gave up fails the client's read
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if _, err := c.Write([]byte("hello")); err != nil {
-			return err
-		}
-		got := make([]byte, 5)
-		if _, err := io.ReadFull(c, got); err != nil {
-			return err
-		}
-		if string(got) != "hello" {
-			t.Errorf("got %q back, want %q", got, "hello")
-		}
-		c.Close() // the echo task ends
-		real.Close()
-		return srv.Join(ctx)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if emfiles != 3 {
-		t.Errorf("Accept failed with EMFILE %d times, want 3", emfiles)
-	}
-	if !errors.Is(serveErr, net.ErrClosed) {
-		t.Errorf("Loop returned %v, want net.ErrClosed", serveErr)
 	}
 }
 

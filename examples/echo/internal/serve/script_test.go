@@ -1,7 +1,6 @@
 package serve_test
 
 import (
-	"io"
 	"net"
 	"os"
 	"syscall"
@@ -46,14 +45,3 @@ func acceptErr(errno syscall.Errno) error {
 
 // closedErr is a closed listener's Accept error.
 func closedErr() error { return &net.OpError{Op: "accept", Net: "tcp", Err: net.ErrClosed} }
-
-// eofConn is a conn whose peer has hung up without a word: Read returns
-// io.EOF. It counts its Close calls.
-type eofConn struct {
-	net.Conn
-	closed int
-}
-
-func (c *eofConn) Read([]byte) (int, error)    { return 0, io.EOF }
-func (c *eofConn) Write(b []byte) (int, error) { return len(b), nil }
-func (c *eofConn) Close() error                { c.closed++; return nil }

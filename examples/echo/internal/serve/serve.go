@@ -1,16 +1,16 @@
-// Package serve holds the echo servers' accept loops: one on evergo's loop
-// (a task per connection) and one on package net (a goroutine per
-// connection), and the echo that both run on each connection.
+// Package serve holds the echo server on package net (a goroutine per
+// connection, with its accept loop) and the echo that it and the evergo
+// server, an ioco.Server, run on each connection.
 //
-// An accept loop does not end on the first error. Some errors say the
+// The accept loop does not end on the first error. Some errors say the
 // process or the kernel is short of something for now: out of file
 // descriptors (EMFILE, ENFILE), of socket buffers (ENOBUFS), or a
 // connection reset by its peer before it was taken (ECONNABORTED). Then the
-// loop waits and tries again, as net/http's Server.Serve does: 5 ms after
-// the first such error, twice as long after each one that follows, never
-// more than 1 s, and back to 5 ms after a connection is accepted. Any other
-// error ends the loop; a closed listener's (net.ErrClosed) is the usual
-// one.
+// loop waits and tries again, as net/http's Server.Serve does (and
+// ioco.Server on the loop's clock): 5 ms after the first, twice as long
+// after each one that follows, never more than 1 s, and back to 5 ms after
+// a connection is accepted. Any other error ends the loop; a closed
+// listener's (net.ErrClosed) is the usual one.
 package serve
 
 import (
@@ -21,8 +21,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/evergo/evergo/scheduler"
 )
 
 // The backoff of an accept loop, as in net/http's Server.Serve.
@@ -68,35 +66,6 @@ func (b *Backoff) wait(ctx context.Context, err error, sleep func(context.Contex
 		logf("echo: accept error: %v; retrying in %v", err, d)
 	}
 	return sleep(ctx, d)
-}
-
-// Loop accepts connections on ln, a listener of the loop that ctx's task
-// runs on (from ioco), and runs handle on each in a task of its own, which
-// closes the connection when handle returns. On a temporary error (see
-// Temporary) it reports it through logf, when not nil, and sleeps on the
-// loop's clock (scheduler.Sleep with ctx), so the loop serves the other
-// connections meanwhile. It returns the first other error of Accept, the
-// error of Sleep (ctx done), or the error of scheduler.Go.
-// May park the calling task.
-func Loop(ctx context.Context, ln net.Listener, handle func(net.Conn) error, logf func(format string, args ...any)) error {
-	var b Backoff
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if err := b.wait(ctx, err, scheduler.Sleep, logf); err != nil {
-				return err
-			}
-			continue
-		}
-		b.Reset()
-		if _, err := scheduler.Go(ctx, func(context.Context) error {
-			defer c.Close()
-			return handle(c)
-		}); err != nil {
-			c.Close()
-			return err
-		}
-	}
 }
 
 // Net accepts connections on ln, a listener of package net, and runs
