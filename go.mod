@@ -8,6 +8,8 @@ require (
 	github.com/panjf2000/ants/v2 v2.12.1
 	github.com/temoto/robotstxt v1.1.2
 	golang.org/x/net v0.62.0
-	golang.org/x/sync v0.11.0
+	golang.org/x/sync v0.24.0
 	golang.org/x/sys v0.49.0
 )
+
+require golang.org/x/text v0.43.0 // indirect

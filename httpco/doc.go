@@ -1,0 +1,52 @@
+// Package httpco serves HTTP/1.1 on evergo's loop: any unmodified
+// http.Handler, each connection (and so each of its requests, one after
+// another) in a task of the loop, so that a handler which sleeps, takes a
+// lock, waits on a queue or reads a socket through ioco parks only itself
+// while the loop serves the others.
+//
+//	srv := &httpco.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+//	ln, _ := ioco.Listen(ctx, "tcp", ":8080")
+//	err := srv.Serve(ctx, ln) // in a task of the loop; http.ErrServerClosed after Shutdown or Close
+//
+// Server has net/http.Server's shape and fields, and its requests and
+// responses are net/http's own: requests are parsed by http.ReadRequest,
+// chunked bodies written by net/http/httputil, header fields checked by
+// golang.org/x/net/http/httpguts. net/http's Server itself cannot be used:
+// it starts a goroutine per connection, and a loop's conns belong to the
+// loop's tasks.
+//
+// # What holds of net/http's Server contract
+//
+// Keep-alive, with pipelined requests answered in order (a connection's
+// requests are served one after the other by its task); request bodies
+// with Content-Length or chunked, drained (up to 256 KiB) after a handler
+// that did not read them so that the connection can be reused; responses
+// with a Content-Length when the handler wrote at most 2 KiB before
+// returning and did not set one, chunked otherwise (read until close for
+// HTTP/1.0); Content-Type sniffed and Date set as net/http does; HEAD
+// answered without a body; Expect: 100-continue answered when the handler
+// first reads the body (other expectations get 417); "Connection: close"
+// and HTTP/1.0 close the connection after the response; http.Flusher;
+// SetReadDeadline and SetWriteDeadline for http.NewResponseController.
+// Timeouts: ReadHeaderTimeout (else ReadTimeout) bounds reading a
+// request's header, ReadTimeout its whole reading, WriteTimeout the
+// writing of its response, IdleTimeout (else ReadTimeout) the wait for the
+// next request. Bad requests get net/http's statuses: 400 for malformed
+// ones (a bad request line or header field, a missing or malformed Host),
+// 431 for a header over MaxHeaderBytes, 501 for an unknown
+// Transfer-Encoding, 505 for an HTTP version other than 1.x, 408 for a
+// header not read in time, and the connection is closed after each. A
+// handler's panic is logged with its stack through ErrorLog (except
+// http.ErrAbortHandler) and closes its connection; the server goes on.
+//
+// Not (yet) held: HTTP/2 is out of scope; the request's context is
+// cancelled when its handler returns, not yet when the client goes away
+// while a handler runs; http.Hijacker is not offered; Shutdown does not
+// run RegisterOnShutdown functions (there are none).
+//
+// # Calling context
+//
+// A Server belongs to the loop of its first Serve. Serve and Shutdown may
+// park the calling task; Close never parks. Call them on the loop; from
+// another goroutine, through scheduler.Loop.Post.
+package httpco

@@ -1,0 +1,110 @@
+package httpco
+
+import (
+	"context"
+	"errors"
+	"log"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/evergo/evergo/ioco"
+)
+
+// A Server serves HTTP/1.1 on a loop, in net/http.Server's shape: see the
+// package documentation for what holds of net/http's contract. The zero
+// value serves http.DefaultServeMux with no timeouts and net/http's header
+// limit. A Server must not be copied after first use.
+type Server struct {
+	// Handler serves the requests; nil means http.DefaultServeMux.
+	Handler http.Handler
+
+	// ReadHeaderTimeout bounds the reading of a request's header, from its
+	// first byte; zero means ReadTimeout's, and both zero, no bound.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds the reading of a whole request, body included.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the writing of a response, from the end of its
+	// request's header.
+	WriteTimeout time.Duration
+	// IdleTimeout bounds the wait for the next request on a kept-alive
+	// connection; zero means ReadTimeout's.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds a request's header, request line included;
+	// zero means http.DefaultMaxHeaderBytes (1 MiB).
+	MaxHeaderBytes int
+	// MaxConns bounds the connections served at once; at the bound,
+	// accepting pauses (see ioco.Server). Zero means no bound.
+	MaxConns int
+	// ErrorLog receives handler panics and accept errors; nil means
+	// package log's standard logger, as net/http's.
+	ErrorLog *log.Logger
+
+	srv        ioco.Server
+	conns      map[*conn]struct{} // on the loop: the connections being served
+	inShutdown bool
+}
+
+// Serve accepts connections on ln, a listener of ioco on the loop that ctx
+// carries, and serves each in a task of its own. It returns
+// http.ErrServerClosed after Shutdown or Close, and otherwise the error
+// that ended it (a listener's non-temporary error, ctx's end). May park
+// the calling task.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.conns == nil {
+		s.conns = make(map[*conn]struct{})
+		s.srv.MaxConns = s.MaxConns
+		s.srv.ErrorLog = s.ErrorLog
+		s.srv.Handler = s.serveConn
+	}
+	err := s.srv.Serve(ctx, ln)
+	if errors.Is(err, ioco.ErrServerClosed) {
+		return http.ErrServerClosed
+	}
+	return err
+}
+
+// Shutdown stops the server gracefully, as net/http's does: it stops
+// accepting, closes the connections that wait for a request, lets each
+// request being served end and then closes its connection, and returns
+// once every connection is closed. If ctx ends first, the connections'
+// tasks still running are killed (their deferred calls run) and Shutdown
+// returns ctx's error. May park the calling task.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.inShutdown = true
+	for c := range s.conns {
+		if c.idle {
+			c.c.Close() // its task, parked waiting for a request, ends
+		}
+	}
+	return s.srv.Shutdown(ctx)
+}
+
+// Close closes the listeners and every connection now, as net/http's
+// does: handlers still running see their connections closed. Never parks.
+func (s *Server) Close() error {
+	s.inShutdown = true
+	return s.srv.Close()
+}
+
+func (s *Server) handler() http.Handler {
+	if s.Handler != nil {
+		return s.Handler
+	}
+	return http.DefaultServeMux
+}
+
+func (s *Server) maxHeaderBytes() int64 {
+	if s.MaxHeaderBytes > 0 {
+		return int64(s.MaxHeaderBytes)
+	}
+	return http.DefaultMaxHeaderBytes
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.ErrorLog != nil {
+		s.ErrorLog.Printf(format, args...)
+	} else {
+		log.Printf(format, args...)
+	}
+}
