@@ -77,6 +77,27 @@
 // Several loops (one per core, say) may each Listen on one port with
 // ListenConfig{ReusePort: true}.
 //
+// # Serving
+//
+// Server is a stream server in net/http.Server's shape (gevent's
+// StreamServer, Evergreen's TCPServer): Serve accepts on a listener of the
+// loop and runs Handler on each connection in a task of its own, named
+// "ioco.Server conn", closing the connection when Handler returns; a
+// panic in Handler is logged with its stack and the other connections go
+// on. Shutdown closes the listeners and waits for the handlers, killing
+// those still running when its ctx ends (their deferred calls run); Close
+// closes the listeners and every connection at once and never parks.
+// MaxConns bounds the handlers running at once: at the bound Serve stops
+// accepting and clients wait in the kernel's backlog. Accept errors that
+// say descriptors or buffers are short (EMFILE, ENFILE, ENOBUFS,
+// ECONNABORTED) are logged and waited out on the loop's clock, 5 ms
+// doubling to 1 s, back to 5 ms after a connection is accepted, as
+// net/http does. A Server belongs to the loop of its first Serve; Serve's
+// ctx ending closes it as Close does. Serve and Shutdown may park the
+// calling task. FileListener takes over a listening socket made elsewhere
+// (a supervisor's, passed down through exec.Cmd's ExtraFiles), as
+// net.FileListener does.
+//
 // # Names and files
 //
 // Dial resolves a host that is not an IP address with the system resolver
