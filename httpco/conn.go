@@ -104,8 +104,10 @@ func (cn *conn) readRequest(ctx context.Context, first bool) (*http.Request, err
 		return nil, errQuiet
 	}
 	start := scheduler.Now(ctx)
+	var deadline time.Time
 	if d := cmp(s.ReadHeaderTimeout, s.ReadTimeout); d > 0 {
-		cn.c.SetReadDeadline(start.Add(d))
+		deadline = start.Add(d)
+		cn.c.SetReadDeadline(deadline)
 	}
 	req, err := http.ReadRequest(cn.br)
 	hitLimit := cn.lr.N == 0
@@ -114,7 +116,10 @@ func (cn *conn) readRequest(ctx context.Context, first bool) (*http.Request, err
 	case err == nil:
 	case hitLimit:
 		return nil, statusError{http.StatusRequestHeaderFieldsTooLarge, ""}
-	case errors.Is(err, os.ErrDeadlineExceeded):
+	case errors.Is(err, os.ErrDeadlineExceeded) || !deadline.IsZero() && !scheduler.Now(ctx).Before(deadline):
+		// (a line cut short by the deadline reaches ReadRequest without
+		// its error, as a line: bufio's ReadLine drops the error of a
+		// partial line, and the parse fails on what came)
 		return nil, statusError{http.StatusRequestTimeout, ""}
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed):
 		return nil, errQuiet

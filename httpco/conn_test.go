@@ -1,0 +1,160 @@
+package httpco_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evergo/evergo/httpco"
+	"github.com/evergo/evergo/ioco"
+	"github.com/evergo/evergo/scheduler"
+)
+
+// A hijacked connection is the handler's: the server writes nothing more
+// on it, and what the client sent beyond the request is in the reader.
+func TestHijackedConnectionBelongsToTheHandler(t *testing.T) {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+		rw.Flush()
+		line, _ := rw.ReadString('\n') // may be buffered already: the client sent it with the request
+		rw.WriteString("echo: " + line)
+		rw.Flush()
+	})
+	serve(t, &httpco.Server{Handler: handler}, func(addr string) {
+		back := raw(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nping\n")
+		want := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\necho: ping\n"
+		if back != want {
+			t.Errorf("got %q, want %q", back, want)
+		}
+	})
+}
+
+// Flush sends what the handler wrote so far while the handler goes on.
+func TestFlushSendsTheFirstPartBeforeTheHandlerEnds(t *testing.T) {
+	release := make(chan struct{})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "first;")
+		w.(http.Flusher).Flush()
+		if _, _, err := scheduler.Recv(r.Context(), release); err != nil { // parks until the client saw "first;"
+			t.Error(err)
+		}
+		io.WriteString(w, "second")
+	})
+	serve(t, &httpco.Server{Handler: handler}, func(addr string) {
+		tr := &http.Transport{}
+		defer tr.CloseIdleConnections()
+		resp, err := (&http.Client{Transport: tr}).Get("http://" + addr)
+		if err != nil {
+			t.Error(err)
+			close(release)
+			return
+		}
+		defer resp.Body.Close()
+		buf := make([]byte, len("first;"))
+		_, err = io.ReadFull(resp.Body, buf)
+		close(release)
+		rest, _ := io.ReadAll(resp.Body)
+		if err != nil || string(buf) != "first;" || string(rest) != "second" {
+			t.Errorf("read %q then %q (%v), want first; then second", buf, rest, err)
+		}
+	})
+}
+
+// A client that drips its header a byte at a time is cut off at
+// ReadHeaderTimeout, counted from its first byte.
+func TestDrippingHeaderIsCutOffAtReadHeaderTimeout(t *testing.T) {
+	srv := &httpco.Server{Handler: http.NotFoundHandler(), ReadHeaderTimeout: 100 * time.Millisecond}
+	serve(t, srv, func(addr string) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		answer := make(chan string)
+		go func() {
+			back, _ := io.ReadAll(c)
+			answer <- string(back)
+		}()
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		header := "GET / HTTP/1.1\r\nHost: x\r\nX-Drip: " + strings.Repeat("a", 100000)
+		for i := 0; ; i++ {
+			select {
+			case back := <-answer:
+				if !strings.HasPrefix(back, "HTTP/1.1 408 ") {
+					t.Errorf("after %d bytes: %q, want 408", i, back)
+				}
+				return
+			case <-tick.C:
+				c.Write([]byte{header[i%len(header)]})
+			}
+		}
+	})
+}
+
+// Shutdown closes idle connections at once, lets the request being served
+// end with "Connection: close", and then Serve returns ErrServerClosed.
+func TestShutdownLetsTheRequestInFlightEnd(t *testing.T) {
+	inHandler := make(chan struct{}, 1)
+	var srv *httpco.Server
+	srv = &httpco.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			inHandler <- struct{}{}
+			scheduler.Sleep(r.Context(), 0)
+			scheduler.Go(r.Context(), func(ctx context.Context) error {
+				return srv.Shutdown(ctx) // while this request is in flight
+			})
+			scheduler.Sleep(r.Context(), 10*time.Millisecond)
+		}
+		io.WriteString(w, "done")
+	})}
+	err := scheduler.Run(context.Background(), func(ctx context.Context) error {
+		ln, err := ioco.Listen(ctx, "tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		post := scheduler.LoopOf(ctx).Expect()
+		go func() {
+			defer post(func(context.Context) {})
+			idle, err := net.Dial("tcp", ln.Addr().String()) // kept idle: Shutdown closes it
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer idle.Close()
+			io.WriteString(idle, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+			br := bufio.NewReader(idle)
+			if resp, err := http.ReadResponse(br, nil); err != nil || resp.Close {
+				t.Errorf("the idle connection's first response: %v, %v", resp, err)
+			} else {
+				io.ReadAll(resp.Body)
+			}
+			back := raw(t, ln.Addr().String(), "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+			if !strings.Contains(back, "Connection: close\r\n") || !strings.HasSuffix(back, "done") {
+				t.Errorf("in-flight request: %q, want done with Connection: close", back)
+			}
+			if n, err := br.Read(make([]byte, 1)); n != 0 || err == nil {
+				t.Errorf("the idle connection read %d, %v after Shutdown; want it closed", n, err)
+			}
+		}()
+		if err := srv.Serve(ctx, ln); err != http.ErrServerClosed {
+			t.Errorf("Serve = %v, want ErrServerClosed", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
