@@ -36,6 +36,9 @@ type conn struct {
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	idle bool
+	// cancel cancels the context of the request being served (Close).
+	cancel context.CancelFunc
+	hj     *hijackedConn // set by Hijack
 }
 
 const (
@@ -197,7 +200,8 @@ func (cn *conn) reject(err error) {
 // whether the connection may serve another request.
 func (cn *conn) serve(ctx context.Context, req *http.Request) bool {
 	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	cn.cancel = cancel
+	defer func() { cn.cancel = nil; cancel() }()
 	w := newResponse(cn, req)
 	if !w.expect() {
 		return false

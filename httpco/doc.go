@@ -39,10 +39,18 @@
 // handler's panic is logged with its stack through ErrorLog (except
 // http.ErrAbortHandler) and closes its connection; the server goes on.
 //
-// Not (yet) held: HTTP/2 is out of scope; the request's context is
-// cancelled when its handler returns, not yet when the client goes away
-// while a handler runs; http.Hijacker is not offered; Shutdown does not
-// run RegisterOnShutdown functions (there are none).
+// http.Hijacker: the handler owns the connection from then on, and its
+// task waits until the connection is closed. A request's context is
+// cancelled when its handler returns, when Close closes its connection,
+// and when a Shutdown whose ctx ended kills its task. ServeTLS serves
+// TLS, each handshake in its connection's task.
+//
+// Not (yet) held: HTTP/2 is out of scope (ServeTLS offers only
+// "http/1.1"); a request's context is not yet cancelled when the client
+// goes away while its handler runs (net/http reads ahead in the background
+// to notice; here that needs the poller's hang-up event delivered to the
+// request); a second Host field is not refused (http.ReadRequest drops it
+// unseen); there is no RegisterOnShutdown, ConnState or ConnContext.
 //
 // # Calling context
 //

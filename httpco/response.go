@@ -301,6 +301,7 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		}
 	}
 	w.hijacked = &hijackedConn{Conn: w.cn.c}
+	w.cn.hj = w.hijacked
 	w.cn.c.SetDeadline(time.Time{})
 	return w.hijacked, bufio.NewReadWriter(w.cn.br, w.cn.bw), nil
 }

@@ -2,6 +2,7 @@ package httpco
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log"
 	"net"
@@ -39,6 +40,9 @@ type Server struct {
 	// ErrorLog receives handler panics and accept errors; nil means
 	// package log's standard logger, as net/http's.
 	ErrorLog *log.Logger
+	// TLSConfig is ServeTLS's configuration (cloned); nil means a zero
+	// one. Its NextProtos is set to "http/1.1".
+	TLSConfig *tls.Config
 
 	srv        ioco.Server
 	conns      map[*conn]struct{} // on the loop: the connections being served
@@ -64,6 +68,27 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
+// ServeTLS is Serve for TLS connections on ln: each makes its handshake
+// in its own task, under the header read's deadline. certFile and keyFile
+// hold the certificate and its key (PEM), or are both empty when
+// TLSConfig has the certificate (Certificates or GetCertificate). HTTP/2
+// is not offered (ALPN "http/1.1" only). May park the calling task.
+func (s *Server) ServeTLS(ctx context.Context, ln net.Listener, certFile, keyFile string) error {
+	config := &tls.Config{}
+	if s.TLSConfig != nil {
+		config = s.TLSConfig.Clone()
+	}
+	config.NextProtos = []string{"http/1.1"}
+	if certFile != "" || keyFile != "" || len(config.Certificates) == 0 && config.GetCertificate == nil {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return err
+		}
+		config.Certificates = append(config.Certificates, cert)
+	}
+	return s.Serve(ctx, tls.NewListener(ln, config))
+}
+
 // Shutdown stops the server gracefully, as net/http's does: it stops
 // accepting, closes the connections that wait for a request, lets each
 // request being served end and then closes its connection, and returns
@@ -81,9 +106,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // Close closes the listeners and every connection now, as net/http's
-// does: handlers still running see their connections closed. Never parks.
+// does: handlers still running see their connections closed and their
+// requests' contexts cancelled. Never parks.
 func (s *Server) Close() error {
 	s.inShutdown = true
+	for c := range s.conns {
+		if c.cancel != nil {
+			c.cancel() // the request's context: its connection is gone
+		}
+		if c.hj != nil {
+			c.hj.Close() // and its task, which waits for that, ends
+		}
+	}
 	return s.srv.Close()
 }
 
