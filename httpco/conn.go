@@ -199,7 +199,7 @@ func (cn *conn) reject(err error) {
 // serve runs the handler on req and writes its response. It reports
 // whether the connection may serve another request.
 func (cn *conn) serve(ctx context.Context, req *http.Request) bool {
-	rctx, cancel := context.WithCancel(ctx)
+	rctx, cancel := context.WithCancel(context.WithValue(ctx, http.LocalAddrContextKey, cn.c.LocalAddr()))
 	cn.cancel = cancel
 	defer func() { cn.cancel = nil; cancel() }()
 	w := newResponse(cn, req)

@@ -39,8 +39,13 @@
 // handler's panic is logged with its stack through ErrorLog (except
 // http.ErrAbortHandler) and closes its connection; the server goes on.
 //
-// http.Hijacker: the handler owns the connection from then on, and its
-// task waits until the connection is closed. A request's context is
+// http.Hijacker: the handler owns the connection from then on (Write,
+// WriteHeader and Flush return http.ErrHijacked), and its task waits until
+// the connection is closed, so that Shutdown waits for hijacked
+// connections (a WebSocket, say) until its ctx ends and then kills their
+// tasks, where net/http's leaves them alone. A request's context carries
+// http.LocalAddrContextKey; http.ServerContextKey would need an
+// *http.Server, and is not set. A request's context is
 // cancelled when its handler returns, when Close closes its connection,
 // and when a Shutdown whose ctx ended kills its task. ServeTLS serves
 // TLS, each handshake in its connection's task.
@@ -49,7 +54,9 @@
 // "http/1.1"); a request's context is not yet cancelled when the client
 // goes away while its handler runs (net/http reads ahead in the background
 // to notice; here that needs the poller's hang-up event delivered to the
-// request); a second Host field is not refused (http.ReadRequest drops it
+// request); handlers that wait on a Go timer on their own goroutine (the
+// CPU profile and trace of net/http/pprof: profile?seconds=N) hold the
+// loop for as long; a second Host field is not refused (http.ReadRequest drops it
 // unseen); there is no RegisterOnShutdown, ConnState or ConnContext.
 //
 // # Calling context

@@ -102,7 +102,7 @@ func (w *response) Header() http.Header { return w.header }
 // than 101 go out at once and may be followed by others. Never parks
 // (a 1xx one may park the task to write it).
 func (w *response) WriteHeader(code int) {
-	if w.status != 0 || w.committed {
+	if w.hijacked != nil || w.status != 0 || w.committed {
 		return // superfluous, as net/http's (which logs it)
 	}
 	if code < 100 || code > 999 {
@@ -132,6 +132,9 @@ func bodyAllowed(code int) bool {
 
 // Write writes body bytes, as net/http's. May park the calling task.
 func (w *response) Write(p []byte) (int, error) {
+	if w.hijacked != nil {
+		return 0, http.ErrHijacked
+	}
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
@@ -232,6 +235,9 @@ func (w *response) Flush() { w.FlushError() }
 // FlushError is Flush with its error, for http.ResponseController. May
 // park the calling task.
 func (w *response) FlushError() error {
+	if w.hijacked != nil {
+		return http.ErrHijacked
+	}
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}

@@ -183,7 +183,6 @@ func TestWebSocketUpgradeRefusesAPlainRequest(t *testing.T) {
 // then refuses Write and Flush with http.ErrHijacked and writes nothing,
 // so a handler that errs cannot put a response onto a WebSocket.
 func TestResponseWriterRefusesWritesAfterHijack(t *testing.T) {
-	t.Skip("httpco: response.Write, WriteHeader and FlushError do not check w.hijacked: a 200 header and a chunked body go out on the hijacked connection")
 	var writeErr, flushErr error
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _, err := http.NewResponseController(w).Hijack()
