@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/evergo/evergo/ioco"
 	"github.com/evergo/evergo/scheduler"
 )
 
@@ -206,7 +207,9 @@ func (cn *conn) serve(ctx context.Context, req *http.Request) bool {
 	if !w.expect() {
 		return false
 	}
+	ioco.OnHangUp(cn.c, cancel) // the client went away: the request is over
 	cn.s.handler().ServeHTTP(w, req.WithContext(rctx))
+	ioco.OnHangUp(cn.c, nil)
 	if w.hijacked != nil {
 		cancel()
 		w.hijacked.wait(ctx)

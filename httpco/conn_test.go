@@ -158,3 +158,27 @@ func TestShutdownLetsTheRequestInFlightEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A client that goes away while its request is served cancels the
+// request's context.
+func TestClientGoneCancelsTheRequestsContext(t *testing.T) {
+	inHandler := make(chan struct{}, 1)
+	result := make(chan error, 1)
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inHandler <- struct{}{}
+		result <- scheduler.Sleep(r.Context(), time.Hour)
+	})
+	serve(t, &httpco.Server{Handler: handler}, func(addr string) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		<-inHandler
+		c.Close()
+		if err := <-result; err != context.Canceled {
+			t.Errorf("the handler's wait ended with %v, want context.Canceled", err)
+		}
+	})
+}

@@ -47,14 +47,13 @@
 // http.LocalAddrContextKey; http.ServerContextKey would need an
 // *http.Server, and is not set. A request's context is
 // cancelled when its handler returns, when Close closes its connection,
-// and when a Shutdown whose ctx ended kills its task. ServeTLS serves
-// TLS, each handshake in its connection's task.
+// when the client goes away (the poller reports the connection's hang-up:
+// the client closed it, or shut its writing side, as net/http's background
+// read would see it), and when a Shutdown whose ctx ended kills its task.
+// ServeTLS serves TLS, each handshake in its connection's task.
 //
 // Not (yet) held: HTTP/2 is out of scope (ServeTLS offers only
-// "http/1.1"); a request's context is not yet cancelled when the client
-// goes away while its handler runs (net/http reads ahead in the background
-// to notice; here that needs the poller's hang-up event delivered to the
-// request); handlers that wait on a Go timer on their own goroutine (the
+// "http/1.1"); handlers that wait on a Go timer on their own goroutine (the
 // CPU profile and trace of net/http/pprof: profile?seconds=N) hold the
 // loop for as long; a second Host field is not refused (http.ReadRequest drops it
 // unseen); there is no RegisterOnShutdown, ConnState or ConnContext.

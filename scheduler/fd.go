@@ -42,6 +42,7 @@ type FD struct {
 	tag     uint32   // tells this registration's events from those of an fd number's earlier use
 	ready   Mode     // edges that came while nobody waited, not consumed yet
 	hup     bool     // the poller reported a hang-up or an error: reads no longer block
+	onHup   func()   // OnHangUp's function, until it runs
 	closed  bool     // Close was called
 	dl      [2]int64 // deadlines per mode on the loop's clock; 0: none
 	waiters [2]waitList
@@ -84,6 +85,39 @@ func Register(ctx context.Context, fd int) (*FD, error) {
 // after a short read) must not skip it once HungUp reports true. Never
 // parks.
 func (p *FD) HungUp() bool { return p.hup }
+
+// OnHangUp registers fn to be called once, on the loop, when the poller
+// first reports a hang-up of the fd (the peer stopped writing, or the fd
+// failed), as a server needs to notice a client that went away while a
+// request of its is served; if the poller has reported one already, fn is
+// called at once. A later call replaces fn; nil removes it. fn runs in
+// the loop's poller step, not in a task: it must not park. Never parks.
+//
+// While a function is registered, the fd counts as waited on for the
+// deadlock report (a task may wait for what the function does), though
+// not for the virtual clock, which still jumps.
+func (p *FD) OnHangUp(fn func()) {
+	if fn != nil && p.hup {
+		p.setHup(nil)
+		fn()
+		return
+	}
+	if p.closed {
+		fn = nil
+	}
+	p.setHup(fn)
+}
+
+// setHup sets OnHangUp's function, counting the fds that have one.
+func (p *FD) setHup(fn func()) {
+	switch {
+	case p.onHup == nil && fn != nil:
+		p.l.hupWatches++
+	case p.onHup != nil && fn == nil:
+		p.l.hupWatches--
+	}
+	p.onHup = fn
+}
 
 // Expired reports whether the deadline for mode (Read or Write; see
 // SetDeadline) has passed on the loop's clock: a call made after it should
@@ -194,6 +228,7 @@ func (p *FD) Close() error {
 		return net.ErrClosed
 	}
 	p.closed = true
+	p.setHup(nil)
 	l := p.l
 	for m := range p.waiters {
 		for w := p.waiters[m].head; w != nil; w = p.waiters[m].head {
@@ -221,8 +256,12 @@ func (l *Loop) fdEvent(fd int, tag uint32, ev poll.Events) {
 	if p == nil || p.tag != tag {
 		return
 	}
-	if ev&poll.Hangup != 0 {
+	if ev&poll.Hangup != 0 && !p.hup {
 		p.hup = true
+		if fn := p.onHup; fn != nil {
+			p.setHup(nil)
+			fn()
+		}
 	}
 	if ev&poll.Readable != 0 {
 		p.wakeAll(Read)

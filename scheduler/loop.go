@@ -33,35 +33,36 @@ type Loop struct {
 	base    time.Time   // the clock's zero: loop times are nanoseconds since base
 
 	// Owned by the loop goroutine.
-	state     loopState
-	g         *fiber.Group
-	main      *fiber.Fiber // the goroutine running the loop
-	ctx       loopCtx      // what callbacks receive
-	cur       *Task        // the task holding the baton; nil in callbacks
-	below     *Task        // the task that resumed cur itself (see handOn); nil: the loop did
-	ready     runq         // runnable tasks and ready callbacks, FIFO
-	rng       *rand.Rand   // picks from ready when seeded
-	timers    timerheap.Heap[*timer]
-	vnow      int64  // the virtual clock's time
-	live      *Task  // started, not ended tasks, oldest first (lprev/lnext)
-	alive     int    // len(live)
-	ids       uint64 // last task id handed out
-	mainTask  *Task
-	poller    *poll.Poller
-	fds       []*FD          // registered fds by number
-	nfds      int            // len of fds that is non-nil
-	fdWaits   int            // tasks parked on an fd
-	outside   int            // posts announced by Expect and not arrived yet
-	handedOff bool           // Expect was called since the loop last waited (see spin)
-	watches   int            // parked tasks watching a context the loop does not own
-	afters    sync.WaitGroup // context.AfterFunc functions that may still run
-	atEnd     []*endFunc     // AtEnd's functions, in registration order
-	values    map[any]any    // SetValue's
-	lives     []*life        // ended tasks' lives, for new tasks
-	sigs      sigTable
-	iters     uint64
-	runCtx    context.Context
-	fdSeq     uint32
+	state      loopState
+	g          *fiber.Group
+	main       *fiber.Fiber // the goroutine running the loop
+	ctx        loopCtx      // what callbacks receive
+	cur        *Task        // the task holding the baton; nil in callbacks
+	below      *Task        // the task that resumed cur itself (see handOn); nil: the loop did
+	ready      runq         // runnable tasks and ready callbacks, FIFO
+	rng        *rand.Rand   // picks from ready when seeded
+	timers     timerheap.Heap[*timer]
+	vnow       int64  // the virtual clock's time
+	live       *Task  // started, not ended tasks, oldest first (lprev/lnext)
+	alive      int    // len(live)
+	ids        uint64 // last task id handed out
+	mainTask   *Task
+	poller     *poll.Poller
+	fds        []*FD          // registered fds by number
+	nfds       int            // len of fds that is non-nil
+	fdWaits    int            // tasks parked on an fd
+	hupWatches int            // fds with an OnHangUp function
+	outside    int            // posts announced by Expect and not arrived yet
+	handedOff  bool           // Expect was called since the loop last waited (see spin)
+	watches    int            // parked tasks watching a context the loop does not own
+	afters     sync.WaitGroup // context.AfterFunc functions that may still run
+	atEnd      []*endFunc     // AtEnd's functions, in registration order
+	values     map[any]any    // SetValue's
+	lives      []*life        // ended tasks' lives, for new tasks
+	sigs       sigTable
+	iters      uint64
+	runCtx     context.Context
+	fdSeq      uint32
 
 	// Shared with other goroutines.
 	mu      sync.Mutex

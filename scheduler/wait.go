@@ -30,7 +30,7 @@ func (l *Loop) wait(untilDone bool) error {
 			timeout = time.Duration(next - l.now())
 		}
 		timeout = max(timeout, 0)
-	case untilDone && l.fdWaits == 0 && l.outside == 0 && l.watches == 0 &&
+	case untilDone && l.fdWaits == 0 && l.hupWatches == 0 && l.outside == 0 && l.watches == 0 &&
 		l.npost.Load() == 0 && l.sigs.n == 0:
 		return l.deadlock()
 	}

@@ -1,0 +1,29 @@
+package ioco
+
+import (
+	"crypto/tls"
+	"net"
+)
+
+// OnHangUp registers fn to be called once, on the loop, when the peer of
+// c (a stream conn of this package, or a *tls.Conn over one) stops
+// writing or the connection fails, as the poller reports it; at once if it
+// has already. A later call replaces fn; nil removes it. fn runs in the
+// loop's poller step, not in a task, and must not park: cancelling a
+// context is what it is for (a server's request whose client went away).
+// It reports false, and does nothing, for a conn that is not this
+// package's. Never parks.
+func OnHangUp(c net.Conn, fn func()) bool {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	switch c := c.(type) {
+	case *TCPConn:
+		c.pfd.OnHangUp(fn)
+	case *UnixConn:
+		c.pfd.OnHangUp(fn)
+	default:
+		return false
+	}
+	return true
+}
