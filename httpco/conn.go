@@ -65,7 +65,12 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			s.logf("httpco: panic serving %v: %v\n%s", c.RemoteAddr(), r, debug.Stack())
 		}
 	}()
-	for first := true; !s.inShutdown; first = false {
+	// A connection accepted before Shutdown began, or as it began, is
+	// served its first request (net/http's Shutdown, too, waits for a new
+	// connection's first request): its client, which cannot know that the
+	// server is stopping, would not retry a request on a connection
+	// closed before any answer.
+	for first := true; first || !s.inShutdown; first = false {
 		req, err := cn.readRequest(ctx, first)
 		if err != nil {
 			cn.reject(err)
@@ -101,7 +106,7 @@ func (cn *conn) readRequest(ctx context.Context, first bool) (*http.Request, err
 	// What a header may read is bounded from its first byte on (bytes of
 	// a pipelined request already buffered are not counted again).
 	cn.lr.N = s.maxHeaderBytes() + headerSlack
-	cn.idle = true
+	cn.idle = !first // Shutdown closes a kept-alive connection that waits, not a new one
 	_, err := cn.br.Peek(1)
 	cn.idle = false
 	if err != nil {

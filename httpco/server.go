@@ -90,9 +90,10 @@ func (s *Server) ServeTLS(ctx context.Context, ln net.Listener, certFile, keyFil
 }
 
 // Shutdown stops the server gracefully, as net/http's does: it stops
-// accepting, closes the connections that wait for a request, lets each
-// request being served end and then closes its connection, and returns
-// once every connection is closed. If ctx ends first, the connections'
+// accepting, closes the kept-alive connections that wait for their next
+// request, serves the first request of each new connection (bounded by
+// ReadHeaderTimeout), lets each request being served end and then closes
+// its connection, and returns once every connection is closed. If ctx ends first, the connections'
 // tasks still running are killed (their deferred calls run) and Shutdown
 // returns ctx's error. May park the calling task.
 func (s *Server) Shutdown(ctx context.Context) error {

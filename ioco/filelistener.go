@@ -20,6 +20,13 @@ import (
 // non-blocking, and f with it (the flag belongs to the open socket, not to
 // a descriptor), as with package net's FileListener.
 //
+// The flag is shared the other way too: os.File.Fd makes the socket
+// blocking for every process that has it, and os/exec calls Fd on each of
+// a Cmd's ExtraFiles at every Start. A supervisor that starts workers
+// while others serve the socket must therefore pass a file that was never
+// asked for its Fd, such as os.NewFile of a dup(2) of the socket (see
+// httpco/prefork), or a worker's loop blocks in accept4.
+//
 // FileListener fails with a *net.OpError ("file" on "file+net", as
 // package net's) wrapping syscall.EINVAL when f is not a listening stream
 // socket (a regular file, a connected socket, a datagram socket), and with
