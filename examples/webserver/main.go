@@ -11,13 +11,14 @@
 //	curl http://127.0.0.1:8080/                # the home page
 //	curl http://127.0.0.1:8080/static/hello.txt # a file of the embedded directory
 //	curl http://127.0.0.1:8080/api/stats        # JSON: the worker's pid, its loop's stats
+//	websocat ws://127.0.0.1:8080/ws             # a WebSocket echo (any WebSocket client)
 //	kill -HUP <supervisor pid>                  # new workers start; the old ones finish and exit
 //	kill -9 <worker pid>                        # the supervisor starts another
 //	Ctrl-C                                      # every worker drains; the supervisor exits
 //
-// A WebSocket echo endpoint waits for github.com/gorilla/websocket in
-// go.mod (it is not there yet); httpco's http.Hijacker is what its
-// upgrade will take the connection through.
+// The WebSocket echo at /ws is gorilla/websocket's Upgrader, unchanged:
+// it takes the connection through httpco's http.Hijacker, and its reads
+// and writes park the connection's task.
 package main
 
 import (
@@ -35,6 +36,8 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/evergo/evergo/httpco"
 	"github.com/evergo/evergo/httpco/prefork"
@@ -85,6 +88,7 @@ func worker(loops int) error {
 	mux.HandleFunc("GET /{$}", st.count(home))
 	mux.Handle("GET /static/", st.count(http.StripPrefix("/static/", http.FileServerFS(sub)).ServeHTTP))
 	mux.HandleFunc("GET /api/stats", st.count(st.serve))
+	mux.HandleFunc("GET /ws", st.count(echo))
 	var opts []prefork.Option
 	if loops > 0 {
 		opts = append(opts, prefork.WithLoops(loops))
@@ -94,6 +98,28 @@ func worker(loops int) error {
 		s.IdleTimeout = 60 * time.Second
 	}))
 	return prefork.Serve(context.Background(), mux, opts...)
+}
+
+// upgrader accepts WebSocket connections from any origin: the echo holds
+// nothing worth protecting.
+var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+
+// echo sends every WebSocket message back until the client closes.
+func echo(w http.ResponseWriter, r *http.Request) {
+	c, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // Upgrade has answered the request
+	}
+	defer c.Close()
+	for {
+		kind, msg, err := c.ReadMessage()
+		if err != nil {
+			return
+		}
+		if err := c.WriteMessage(kind, msg); err != nil {
+			return
+		}
+	}
 }
 
 var homePage = template.Must(template.New("home").Parse(`<!doctype html>
@@ -106,6 +132,7 @@ supervisor to see new pids take over without a failed request.</p>
 <ul>
 <li><a href="/static/hello.txt">/static/hello.txt</a>: an embedded file</li>
 <li><a href="/api/stats">/api/stats</a>: this worker's pid and its loop's stats</li>
+<li><code>/ws</code>: a WebSocket echo</li>
 </ul>
 <pre id="stats"></pre>
 <script src="/static/stats.js"></script>
