@@ -201,7 +201,7 @@ func (w *response) commit(final bool) error {
 		h.Set("Content-Type", http.DetectContentType(w.body))
 	}
 	if !has("Date") {
-		h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+		h["Date"] = []string{w.cn.s.date()}
 	}
 	if w.cn.s.inShutdown {
 		w.close = true
@@ -284,6 +284,9 @@ func (w *response) finish() bool {
 	}
 	if !w.continued && !w.readBody {
 		return false // the client may still be waiting to send the body
+	}
+	if w.req.Body == http.NoBody {
+		return !w.cn.s.inShutdown
 	}
 	n, err := io.CopyN(io.Discard, w.req.Body, maxDrain+1)
 	return n <= maxDrain && (err == io.EOF || err == nil && n == 0) && !w.cn.s.inShutdown

@@ -47,6 +47,17 @@ type Server struct {
 	srv        ioco.Server
 	conns      map[*conn]struct{} // on the loop: the connections being served
 	inShutdown bool
+	dateSec    int64  // the second dateText is for
+	dateText   string // the Date header of that second
+}
+
+// date returns the Date header's value for now, formatted once a second.
+func (s *Server) date() string {
+	now := time.Now()
+	if sec := now.Unix(); sec != s.dateSec || s.dateText == "" {
+		s.dateSec, s.dateText = sec, now.UTC().Format(http.TimeFormat)
+	}
+	return s.dateText
 }
 
 // Serve accepts connections on ln, a listener of ioco on the loop that ctx
