@@ -1,76 +1,21 @@
 package serve_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net"
-	"os"
-	"os/exec"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/evergo/evergo/examples/echo/internal/serve"
+	"github.com/evergo/evergo/internal/fdtest"
 )
 
 // The test here runs out of file descriptors for real, under a lowered
 // RLIMIT_NOFILE, so it runs in a child process of its own. (ioco's
 // TestServerServesAgainOnceRealEMFILEsAreOver is its evergo twin.)
-
-// childEnv names, in a child process, the test it is for.
-const childEnv = "SERVE_FDLIMIT_CHILD"
-
-// inChild reports whether t runs in its child process. Outside it, it runs
-// t there, fails t unless it passed, and reports false.
-func inChild(t *testing.T) bool {
-	t.Helper()
-	if os.Getenv(childEnv) == t.Name() {
-		return true
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1", "-test.timeout=2m")
-	cmd.Env = append(os.Environ(), childEnv+"="+t.Name())
-	out, err := cmd.CombinedOutput()
-	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
-		t.Fatalf("child process: %v\n%s", err, out)
-	}
-	return false
-}
-
-// exhaustFDs lowers the soft RLIMIT_NOFILE to 256 and opens /dev/null
-// until open fails with EMFILE. It returns the function that closes those
-// files again.
-func exhaustFDs(t *testing.T) (release func()) {
-	t.Helper()
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		t.Fatal(err)
-	}
-	lim.Cur = min(256, lim.Max)
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		t.Fatal(err)
-	}
-	var fds []int
-	for {
-		fd, err := syscall.Open("/dev/null", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		if err != nil {
-			if err != syscall.EMFILE {
-				t.Fatalf("open /dev/null: %v", err)
-			}
-			break
-		}
-		fds = append(fds, fd)
-	}
-	return func() {
-		for _, fd := range fds {
-			if err := syscall.Close(fd); err != nil {
-				t.Errorf("close: %v", err)
-			}
-		}
-		fds = nil
-	}
-}
 
 // watchListener is a listener that shows each error of Accept to onErr
 // before it returns it.
@@ -100,7 +45,7 @@ func releaseAfter(n *int, release func()) func(error) {
 }
 
 func TestNetServesAgainOnceRealEMFILEsAreOver(t *testing.T) {
-	if !inChild(t) {
+	if !fdtest.InChild(t) {
 		return
 	}
 	real, err := net.Listen("tcp", "127.0.0.1:0")
@@ -114,7 +59,7 @@ func TestNetServesAgainOnceRealEMFILEsAreOver(t *testing.T) {
 	}
 	defer c.Close()
 	emfiles := 0
-	ln := &watchListener{Listener: real, onErr: releaseAfter(&emfiles, exhaustFDs(t))}
+	ln := &watchListener{Listener: real, onErr: releaseAfter(&emfiles, fdtest.UseUp(t))}
 	var waits []time.Duration
 	done := make(chan error, 1)
 	go func() {
