@@ -118,7 +118,8 @@
 //
 // When every task waits on something that nothing left in the loop can
 // deliver (no task or callback is ready, no timer is pending, no task waits
-// on an fd, no post is expected and no signal handler is registered), Run
+// on an fd and no fd has an OnHangUp function, no post is expected and no
+// signal handler is registered), Run
 // returns a *DeadlockError that names each task and what it waits on, as
 // gevent's "this operation would block forever" does, with the culprits
 // named. A post that nobody announced with Expect does not count: a loop
