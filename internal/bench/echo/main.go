@@ -43,11 +43,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/evergo/evergo/internal/bench/proc"
 )
 
 func main() {
@@ -156,7 +157,7 @@ func main() {
 		fmt.Printf("  %-16s %8.0f msgs/s  %-9v %-9v %-40s %.2fx, %.2fx\n",
 			k.name, m.rate, m.p50.Round(time.Microsecond), m.p99.Round(time.Microsecond),
 			r10(m.srvCPU)+", "+r10(m.ppCPU)+", "+r10(m.ppUser)+"; "+r10(m.loadCPU),
-			m.rate/base.rate, medianOf(ratios))
+			m.rate/base.rate, proc.Median(ratios))
 	}
 }
 
@@ -210,7 +211,7 @@ type result struct {
 // measure starts a server, waits until it accepts, runs the load against
 // it, and stops it.
 func measure(server func(addr string) *exec.Cmd, load string, conns, size int, d time.Duration) (result, error) {
-	addr, err := freeAddr()
+	addr, err := proc.FreeAddr()
 	if err != nil {
 		return result{}, err
 	}
@@ -248,7 +249,7 @@ func measure(server func(addr string) *exec.Cmd, load string, conns, size int, d
 	// and its end included, so it is a little high (at thousands of
 	// connections, more than a little); and between echoload's marks,
 	// around the ping-pong alone.
-	before, err := cpuTimes(srv.Process.Pid)
+	before, err := proc.Times(srv.Process.Pid)
 	if err != nil {
 		return result{}, err
 	}
@@ -262,15 +263,15 @@ func measure(server func(addr string) *exec.Cmd, load string, conns, size int, d
 	if err := lg.Start(); err != nil {
 		return result{}, err
 	}
-	var start, end cpu
+	var start, end proc.CPU
 	var figures string
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		switch line := sc.Text(); line {
 		case "start":
-			start, err = cpuTimes(srv.Process.Pid)
+			start, err = proc.Times(srv.Process.Pid)
 		case "end":
-			end, err = cpuTimes(srv.Process.Pid)
+			end, err = proc.Times(srv.Process.Pid)
 		default:
 			figures += line + "\n"
 		}
@@ -283,48 +284,19 @@ func measure(server func(addr string) *exec.Cmd, load string, conns, size int, d
 	if err := lg.Wait(); err != nil {
 		return result{}, fmt.Errorf("echoload: %v: %s%s", err, figures, stderr.String())
 	}
-	after, err := cpuTimes(srv.Process.Pid)
+	after, err := proc.Times(srv.Process.Pid)
 	if err != nil {
 		return result{}, err
 	}
 	r, err := parse(figures)
 	if msgs := r.rate * d.Seconds(); err == nil && msgs > 0 {
 		per := func(t time.Duration) time.Duration { return time.Duration(float64(t) / msgs) }
-		r.srvCPU = per(after.total() - before.total())
-		r.ppCPU = per(end.total() - start.total())
-		r.ppUser = per(end.user - start.user)
+		r.srvCPU = per(after.Total() - before.Total())
+		r.ppCPU = per(end.Total() - start.Total())
+		r.ppUser = per(end.User - start.User)
 		r.loadCPU = per(lg.ProcessState.UserTime() + lg.ProcessState.SystemTime())
 	}
 	return r, err
-}
-
-// cpu is a process's CPU time so far, all threads.
-type cpu struct{ user, sys time.Duration }
-
-func (c cpu) total() time.Duration { return c.user + c.sys }
-
-// cpuTimes reads the user and system time of process pid from
-// /proc/pid/stat (utime and stime, fields 14 and 15), in clock ticks of
-// USER_HZ, which Linux fixes at 100 for this interface, as
-// internal/bench/proc does for their sum.
-func cpuTimes(pid int) (cpu, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return cpu{}, err
-	}
-	// The fields after the command, which is in parentheses and may hold
-	// spaces: state is field 3, utime 14 and stime 15.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	if len(f) < 13 {
-		return cpu{}, fmt.Errorf("short /proc/%d/stat: %q", pid, b)
-	}
-	var ticks [2]int64
-	for i, s := range f[11:13] {
-		if ticks[i], err = strconv.ParseInt(s, 10, 64); err != nil {
-			return cpu{}, fmt.Errorf("/proc/%d/stat: %v", pid, err)
-		}
-	}
-	return cpu{user: time.Duration(ticks[0]) * 10 * time.Millisecond, sys: time.Duration(ticks[1]) * 10 * time.Millisecond}, nil
 }
 
 // parse reads echoload's "msgs/s N p50 D p99 D errors N".
@@ -348,16 +320,6 @@ func parse(s string) (result, error) {
 	return r, nil
 }
 
-// freeAddr returns a loopback address with a port free now.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 // median returns the median of each figure on its own.
 func median(rs []result) result {
 	pick := func(f func(result) float64) float64 {
@@ -365,7 +327,7 @@ func median(rs []result) result {
 		for i, r := range rs {
 			v[i] = f(r)
 		}
-		return medianOf(v)
+		return proc.Median(v)
 	}
 	dur := func(f func(result) time.Duration) time.Duration {
 		return time.Duration(pick(func(r result) float64 { return float64(f(r)) }))
@@ -379,11 +341,4 @@ func median(rs []result) result {
 		ppUser:  dur(func(r result) time.Duration { return r.ppUser }),
 		loadCPU: dur(func(r result) time.Duration { return r.loadCPU }),
 	}
-}
-
-// medianOf returns the median of v (the upper one of an even count),
-// sorting v.
-func medianOf(v []float64) float64 {
-	slices.Sort(v)
-	return v[len(v)/2]
 }

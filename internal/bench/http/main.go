@@ -45,17 +45,17 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/evergo/evergo/internal/bench/proc"
 )
 
 // A server is one of the programs measured.
@@ -141,7 +141,7 @@ func main() {
 		}},
 	}
 
-	fmt.Printf("loadavg before: %s", loadavg())
+	fmt.Printf("loadavg before: %s\n", proc.LoadAvg())
 	fmt.Printf("wrk -t%d -d %v --latency (after a %v warm-up), servers at GOMAXPROCS=1 on 127.0.0.1, %d CPUs\n\n",
 		*threads, *dur, *warm, runtime.NumCPU())
 	// results[l][s][r] is workload l, server s, round r.
@@ -165,7 +165,7 @@ func main() {
 				fmt.Printf("round %d  %-5s c=%-5d %-9s %s\n", r+1, w.name, w.conns, srv.name, res)
 			}
 		}
-		fmt.Printf("round %d  loadavg %s", r+1, loadavg())
+		fmt.Printf("round %d  loadavg %s\n", r+1, proc.LoadAvg())
 	}
 
 	fmt.Printf("\nmedians of %d rounds (wrk -t%d, %v each):\n", *rounds, *threads, *dur)
@@ -188,7 +188,7 @@ func main() {
 				for r := range v {
 					v[r] = f(results[l][0][r]) / f(results[l][s][r])
 				}
-				m := medianOf(v)
+				m := proc.Median(v)
 				return fmt.Sprintf("%.2fx [%.2f–%.2f]", m, v[0], v[len(v)-1])
 			}
 			fmt.Printf("  %-5s %-6d %-9s %-22s %-22s %-22s\n", w.name, w.conns, servers[s].name,
@@ -197,7 +197,7 @@ func main() {
 				cell(func(r result) float64 { return float64(r.p99) }))
 		}
 	}
-	fmt.Printf("\nloadavg after: %s", loadavg())
+	fmt.Printf("\nloadavg after: %s\n", proc.LoadAvg())
 	fmt.Print(`
 What this machine can show: wrk, the server under test and the kernel's
 loopback TCP share its cores, so req/s, p50 and p99 measure the server,
@@ -293,7 +293,7 @@ func (r result) String() string {
 // against it with its CPU and allocations read around the run, and stops
 // it.
 func measure(srv server, profile, wrkPath string, w workload, threads int, warm, d time.Duration) (result, error) {
-	addr, err := freeAddr()
+	addr, err := proc.FreeAddr()
 	if err != nil {
 		return result{}, err
 	}
@@ -340,7 +340,7 @@ func measure(srv server, profile, wrkPath string, w workload, threads int, warm,
 	if err != nil {
 		return result{}, err
 	}
-	before, err := cpuTimes(cmd.Process.Pid)
+	before, err := proc.Times(cmd.Process.Pid)
 	if err != nil {
 		return result{}, err
 	}
@@ -348,7 +348,7 @@ func measure(srv server, profile, wrkPath string, w workload, threads int, warm,
 	var out bytes.Buffer
 	run.Stdout, run.Stderr = &out, &out
 	err = run.Run()
-	after, cpuErr := cpuTimes(cmd.Process.Pid)
+	after, cpuErr := proc.Times(cmd.Process.Pid)
 	if err != nil {
 		return result{}, fmt.Errorf("wrk: %v\n%s", err, out.String())
 	}
@@ -370,7 +370,7 @@ func measure(srv server, profile, wrkPath string, w workload, threads int, warm,
 	per := func(t time.Duration) time.Duration { return time.Duration(float64(t) / n) }
 	return result{
 		wrk:    wr,
-		srvCPU: per(after.total() - before.total()),
+		srvCPU: per(after.Total() - before.Total()),
 		wrkCPU: per(run.ProcessState.UserTime() + run.ProcessState.SystemTime()),
 		// The /stats request between the two reads is one of n+1.
 		allocs: float64(statsAfter.mallocs-statsBefore.mallocs) / n,
@@ -482,68 +482,6 @@ func parseStats(s string) (memStats, error) {
 	return m, nil
 }
 
-// cpu is a process's CPU time so far, all threads.
-type cpu struct{ user, sys time.Duration }
-
-func (c cpu) total() time.Duration { return c.user + c.sys }
-
-// cpuTimes reads the user and system time of process pid from
-// /proc/PID/stat.
-func cpuTimes(pid int) (cpu, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return cpu{}, err
-	}
-	c, err := parseStat(b)
-	if err != nil {
-		return cpu{}, fmt.Errorf("/proc/%d/stat: %v", pid, err)
-	}
-	return c, nil
-}
-
-// parseStat reads utime and stime (fields 14 and 15) from the text of a
-// /proc/PID/stat, in clock ticks of USER_HZ, which Linux fixes at 100 for
-// this interface, as internal/bench/proc does for their sum.
-func parseStat(b []byte) (cpu, error) {
-	// The fields after the command, which is in parentheses and may hold
-	// spaces and parentheses: state is field 3, utime 14 and stime 15.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return cpu{}, fmt.Errorf("no command in %q", b)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return cpu{}, fmt.Errorf("short: %q", b)
-	}
-	var ticks [2]int64
-	for i, s := range f[11:13] {
-		var err error
-		if ticks[i], err = strconv.ParseInt(s, 10, 64); err != nil {
-			return cpu{}, err
-		}
-	}
-	return cpu{user: time.Duration(ticks[0]) * 10 * time.Millisecond, sys: time.Duration(ticks[1]) * 10 * time.Millisecond}, nil
-}
-
-// loadavg returns /proc/loadavg's line.
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return err.Error() + "\n"
-	}
-	return string(b)
-}
-
-// freeAddr returns a loopback address with a port free now.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 // median returns the median of each figure on its own.
 func median(rs []result) result {
 	pick := func(f func(result) float64) float64 {
@@ -551,7 +489,7 @@ func median(rs []result) result {
 		for i, r := range rs {
 			v[i] = f(r)
 		}
-		return medianOf(v)
+		return proc.Median(v)
 	}
 	dur := func(f func(result) time.Duration) time.Duration {
 		return time.Duration(pick(func(r result) float64 { return float64(f(r)) }))
@@ -565,11 +503,4 @@ func median(rs []result) result {
 	m.allocs = pick(func(r result) float64 { return r.allocs })
 	m.bytes = pick(func(r result) float64 { return r.bytes })
 	return m
-}
-
-// medianOf returns the median of v (the upper one of an even count),
-// sorting v.
-func medianOf(v []float64) float64 {
-	slices.Sort(v)
-	return v[len(v)/2]
 }

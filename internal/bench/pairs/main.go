@@ -27,6 +27,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/evergo/evergo/internal/bench/proc"
 )
 
 // pair is a benchmark A beside its baseline B in package pkg, compared on
@@ -86,7 +88,7 @@ func main() {
 		bins[p.pkg] = bin
 	}
 
-	fmt.Printf("load average before: %s\n", loadavg())
+	fmt.Printf("load average before: %s\n", proc.LoadAvg())
 	fmt.Printf("%-18s %-22s %6s %12s %12s %8s %15s %9s  %s\n",
 		"benchmark", "baseline", "unit", "A median", "B median", "ratio", "ratio range", "allocs", "budget")
 	for _, p := range run {
@@ -105,7 +107,7 @@ func main() {
 			p.a, p.b, p.unit, median(as), median(bs), median(ratios),
 			slices.Min(ratios), slices.Max(ratios), median(aAllocs), median(bAllocs), p.budget)
 	}
-	fmt.Printf("load average after: %s\n", loadavg())
+	fmt.Printf("load average after: %s\n", proc.LoadAvg())
 }
 
 // measure runs benchmark name alone in a process of its own and returns its
@@ -164,17 +166,4 @@ func median(xs []float64) float64 {
 		return s[n/2]
 	}
 	return (s[n/2-1] + s[n/2]) / 2
-}
-
-// loadavg returns the 1, 5 and 15-minute load averages.
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown (" + err.Error() + ")"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return strings.TrimSpace(string(b))
-	}
-	return strings.Join(f[:3], " ")
 }

@@ -3,6 +3,7 @@ package proc_test
 import (
 	"os"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -41,5 +42,23 @@ func TestCPUTimeGrowsWhileTheProcessWorks(t *testing.T) {
 func TestCPUTimeOfNoProcessFails(t *testing.T) {
 	if _, err := proc.CPUTime(-1); err == nil {
 		t.Error("CPUTime(-1) did not fail")
+	}
+}
+
+// TestParseStatReadsUtimeStime checks ParseStat on a /proc/PID/stat line
+// whose command holds a space and a parenthesis.
+func TestParseStatReadsUtimeStime(t *testing.T) {
+	line := "4242 (http ser) v) S 1 4242 4242 0 -1 4194560 1234 0 0 0 731 129 0 0 20 0 3 0 99 12345678 2048 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
+	c, err := proc.ParseStat([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.User != 7310*time.Millisecond || c.Sys != 1290*time.Millisecond || c.Total() != 8600*time.Millisecond {
+		t.Errorf("ParseStat = %+v, want user 7.31s, sys 1.29s", c)
+	}
+	for _, bad := range []string{"4242 no command", "4242 (x) S 1 2 3", "4242 (x) S 1 4242 4242 0 -1 4194560 1234 0 0 0 7x1 129 0"} {
+		if c, err := proc.ParseStat([]byte(bad)); err == nil {
+			t.Errorf("ParseStat(%q) = %+v, want an error", bad, c)
+		}
 	}
 }
