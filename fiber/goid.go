@@ -1,9 +1,6 @@
 package fiber
 
-import (
-	"slices"
-	"sync"
-)
+import "sync"
 
 // Goroutine ids are what the runtime prints in stack traces ("goroutine 7
 // [coroutine]:"). A group knows those of its workers so that a watchdog on
@@ -15,37 +12,41 @@ import (
 // reuse of workers spares most fibers.
 
 // goroutines is the set of a group's worker goroutines, shared with other
-// goroutines.
+// goroutines. Workers come and go in bursts (a thousand connections
+// closing ends a thousand fibers): adding and removing one costs the same
+// at any size.
 type goroutines struct {
 	mu  sync.Mutex
-	ids []uint64 // unordered
+	ids map[uint64]struct{}
 }
 
 func (s *goroutines) add(id uint64) {
 	s.mu.Lock()
-	s.ids = append(s.ids, id)
+	if s.ids == nil {
+		s.ids = make(map[uint64]struct{})
+	}
+	s.ids[id] = struct{}{}
 	s.mu.Unlock()
 }
 
 func (s *goroutines) remove(id uint64) {
 	s.mu.Lock()
-	if i := slices.Index(s.ids, id); i >= 0 {
-		last := len(s.ids) - 1
-		s.ids[i] = s.ids[last]
-		s.ids = s.ids[:last]
-	}
+	delete(s.ids, id)
 	s.mu.Unlock()
 }
 
 // Goroutines appends to dst the ids of the goroutines that run the group's
 // fibers (started fibers' and parked workers'), as runtime stack traces
-// print them, and returns the result; the main fiber's goroutine is not
-// among them. Safe to call from any goroutine: the set may have changed by
-// the time it returns. Never parks.
+// print them, in no particular order, and returns the result; the main
+// fiber's goroutine is not among them. Safe to call from any goroutine:
+// the set may have changed by the time it returns. Never parks.
 func (g *Group) Goroutines(dst []uint64) []uint64 {
 	g.gids.mu.Lock()
 	defer g.gids.mu.Unlock()
-	return append(dst, g.gids.ids...)
+	for id := range g.gids.ids {
+		dst = append(dst, id)
+	}
+	return dst
 }
 
 // GoroutineID returns the id of the goroutine running f, as runtime stack

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -198,12 +199,12 @@ func (cn *conn) reject(err error) {
 		return
 	}
 	text := http.StatusText(se.code)
-	body := strconvItoa(se.code) + " " + text
+	body := strconv.Itoa(se.code) + " " + text
 	if se.text != "" {
 		body += ": " + se.text
 	}
 	cn.c.SetWriteDeadline(time.Time{})
-	io.WriteString(cn.c, "HTTP/1.1 "+strconvItoa(se.code)+" "+text+errorHeaders+body)
+	io.WriteString(cn.c, "HTTP/1.1 "+strconv.Itoa(se.code)+" "+text+errorHeaders+body)
 }
 
 // serve runs the handler on req and writes its response. It reports

@@ -292,8 +292,6 @@ func (w *response) finish() bool {
 	return n <= maxDrain && (err == io.EOF || err == nil && n == 0) && !w.cn.s.inShutdown
 }
 
-func strconvItoa(n int) string { return strconv.Itoa(n) }
-
 // Hijack hands the connection over to the handler, as net/http's: the
 // server writes nothing more on it, and the handler (or the tasks it hands
 // the connection to) closes it. The returned reader holds what the client
