@@ -69,3 +69,12 @@ func TestPackageOfAFunction(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkID is what a fiber worker pays once, as its goroutine starts.
+func BenchmarkID(b *testing.B) {
+	for b.Loop() {
+		if stacks.ID() == 0 {
+			b.Fatal("no id")
+		}
+	}
+}
