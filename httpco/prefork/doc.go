@@ -103,17 +103,15 @@
 //
 // # Draining
 //
-// A worker drains on SIGTERM (or SIGINT, or Serve's ctx ending). Each of
-// its loops stops accepting, waits until every connection it accepted has
-// brought its first request (at most 5 s, as net/http's Shutdown treats a
-// new connection as idle after 5 s), and calls httpco.Server.Shutdown
-// with the remaining ShutdownTimeout: idle connections close at once,
-// requests being served are answered with "Connection: close", and the
-// handlers still running when the timeout passes are killed. Serve
-// returns nil after a complete drain, and the worker exits 0. The wait
-// for first requests is there because Shutdown closes a connection that
-// has not brought its first request yet, and a client does not retry a
-// request on a new connection closed under it.
+// A worker drains on SIGTERM (or SIGINT, or Serve's ctx ending): each of
+// its loops calls httpco.Server.Shutdown with ShutdownTimeout. It stops
+// accepting (the connections still queued in the socket go to the other
+// workers), kept-alive connections waiting for their next request close
+// at once, a new connection's first request is served (a client does not
+// retry a request on a new connection closed under it), requests being
+// served are answered with "Connection: close", and the handlers still
+// running when the timeout passes are killed. Serve returns nil after a
+// complete drain, and the worker exits 0.
 //
 // # Stopping
 //

@@ -30,11 +30,6 @@ const (
 	readyFD    = 4 // the write end of the readiness pipe
 )
 
-// newConnGrace bounds how long a draining worker waits for the first
-// request of a connection it has accepted: net/http's Shutdown treats a
-// new connection as idle after 5 s too.
-const newConnGrace = 5 * time.Second
-
 // IsWorker reports whether the process is a worker started by a
 // Supervisor (EnvWorker is set). Safe to call from any goroutine.
 func IsWorker() bool { return os.Getenv(EnvWorker) != "" }
@@ -191,8 +186,8 @@ type worker struct {
 	loops    []*scheduler.Loop
 }
 
-// serveLoop is the main task of one loop: a listener of f, a gate in
-// front of it and an httpco.Server, until the drain posted to the loop
+// serveLoop is the main task of one loop: a listener of f and an
+// httpco.Server, until the drain posted to the loop
 // ends. It sends exactly one value on started: nil once the loop serves
 // (or will not, being told to drain already), the error otherwise.
 func (w *worker) serveLoop(ctx context.Context, f *os.File, started chan<- error) error {
@@ -201,7 +196,6 @@ func (w *worker) serveLoop(ctx context.Context, f *os.File, started chan<- error
 		started <- err
 		return err
 	}
-	g := &gate{Listener: ln, ctx: ctx}
 	srv := &httpco.Server{Handler: w.h, ReadHeaderTimeout: 10 * time.Second}
 	if w.cfg.server != nil {
 		w.cfg.server(srv)
@@ -215,7 +209,6 @@ func (w *worker) serveLoop(ctx context.Context, f *os.File, started chan<- error
 		shutdown, _ = scheduler.Spawn(ctx, "prefork drain", func(ctx context.Context) error {
 			ctx, cancel := scheduler.WithTimeout(ctx, w.cfg.shutdown)
 			defer cancel()
-			g.drain(ctx, newConnGrace)
 			return srv.Shutdown(ctx)
 		})
 	}
@@ -229,7 +222,7 @@ func (w *worker) serveLoop(ctx context.Context, f *os.File, started chan<- error
 	w.loops = append(w.loops, scheduler.LoopOf(ctx))
 	w.mu.Unlock()
 	started <- nil
-	err = srv.Serve(ctx, g)
+	err = srv.Serve(ctx, ln)
 	if !errors.Is(err, http.ErrServerClosed) || shutdown == nil {
 		srv.Close()
 		return err
