@@ -91,7 +91,6 @@ type blockWatch struct {
 	ask       atomic.Bool       // set by the watchdog, cleared by a beat
 	ticks     atomic.Uint64     // the watchdog's checks so far (for tests)
 	loopGID   uint64            // the loop's goroutine; set before the watchdog starts
-	g         *fiber.Group      // the loop's fibers; set before the watchdog starts
 	stop      chan struct{}     // closed as the loop ends
 	done      sync.WaitGroup    // the watchdog goroutine
 
@@ -120,7 +119,6 @@ func (w *blockWatch) started(gid uint64, t *Task) {
 // start runs the watchdog for l, on the loop's goroutine as it begins.
 func (w *blockWatch) start(l *Loop) {
 	w.loopGID = stacks.ID()
-	w.g = l.g
 	w.tasks = make(map[uint64]*Task)
 	w.stop = make(chan struct{})
 	w.done.Add(1)
@@ -149,7 +147,7 @@ func (w *blockWatch) run(l *Loop) {
 			return
 		case now := <-tick.C:
 			if w.ticks.Add(1)%256 == 0 {
-				w.forget()
+				w.forget(l.g)
 			}
 			switch {
 			case l.sleeping.Load(): // idle in the poller
@@ -158,7 +156,7 @@ func (w *blockWatch) run(l *Loop) {
 				w.ask.Store(true)
 				asked, since, report = true, now, w.threshold
 			case now.Sub(since) >= report: // no beat for that long
-				w.report(w.blocked(now.Sub(since)))
+				w.report(w.blocked(l.g, now.Sub(since)))
 				report *= 2
 			}
 		}
@@ -168,16 +166,16 @@ func (w *blockWatch) run(l *Loop) {
 // blocked describes the block the watchdog has found: the one goroutine of
 // the loop that is not suspended in a coroutine switch (the loop's own, or
 // a task's), its stack, and its task.
-func (w *blockWatch) blocked(held time.Duration) LoopBlocked {
+func (w *blockWatch) blocked(g *fiber.Group, held time.Duration) LoopBlocked {
 	b := LoopBlocked{For: held}
 	gs := stacks.All()
 	var holder *stacks.Goroutine
-	for _, id := range w.g.Goroutines([]uint64{w.loopGID}) {
-		if g := gs[id]; g != nil && g.State != "coroutine" {
+	for _, id := range g.Goroutines([]uint64{w.loopGID}) {
+		if gr := gs[id]; gr != nil && gr.State != "coroutine" {
 			if holder != nil { // the loop moved on meanwhile
 				return b
 			}
-			holder = g
+			holder = gr
 		}
 	}
 	if holder == nil { // a coroutine of a task's own holds it, or the loop moved on
@@ -196,9 +194,9 @@ func (w *blockWatch) blocked(held time.Duration) LoopBlocked {
 }
 
 // forget drops the tasks recorded for goroutines that have exited.
-func (w *blockWatch) forget() {
+func (w *blockWatch) forget(g *fiber.Group) {
 	live := make(map[uint64]bool)
-	for _, id := range w.g.Goroutines(nil) {
+	for _, id := range g.Goroutines(nil) {
 		live[id] = true
 	}
 	w.mu.Lock()
