@@ -38,8 +38,11 @@ type conn struct {
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	idle bool
-	// cancel cancels the context of the request being served (Close).
-	cancel context.CancelFunc
+	// rctx is the context of the request being served (Close cancels it).
+	rctx *requestCtx
+	// hangUp cancels rctx: ioco.OnHangUp's function, made once per
+	// connection rather than once per request.
+	hangUp func()
 	hj     *hijackedConn // set by Hijack
 	raddr  string        // the client's address, made on first need
 }
@@ -57,6 +60,11 @@ const (
 // returns.
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	cn := &conn{s: s, c: c}
+	cn.hangUp = func() {
+		if cn.rctx != nil {
+			cn.rctx.cancel()
+		}
+	}
 	cn.lr = io.LimitedReader{R: c, N: noLimit}
 	cn.br = bufio.NewReaderSize(&cn.lr, bufSize)
 	cn.bw = bufio.NewWriterSize(c, bufSize)
@@ -211,22 +219,20 @@ func (cn *conn) reject(err error) {
 // whether the connection may serve another request.
 func (cn *conn) serve(ctx context.Context, req *http.Request) bool {
 	// Budget: internal/bench/http, CPU per request beside net/http's. No
-	// goroutine per request: WithCancel straight over the task's context
-	// registers with it (the task's context has an AfterFunc method); over
-	// any other context it would start a goroutine to watch its parent.
-	rctx, cancel := context.WithCancel(ctx)
-	rctx = context.WithValue(rctx, http.LocalAddrContextKey, cn.c.LocalAddr())
-	cn.cancel = cancel
-	defer func() { cn.cancel = nil; cancel() }()
+	// goroutine per request and one allocation for its context (see
+	// requestCtx).
+	rctx := &requestCtx{parent: ctx, laddr: cn.c.LocalAddr()}
+	cn.rctx = rctx
+	defer func() { cn.rctx = nil; rctx.cancel() }()
 	w := newResponse(cn, req)
 	if !w.expect() {
 		return false
 	}
-	ioco.OnHangUp(cn.c, cancel) // the client went away: the request is over
+	ioco.OnHangUp(cn.c, cn.hangUp) // the client went away: the request is over
 	cn.s.handler().ServeHTTP(w, req.WithContext(rctx))
 	ioco.OnHangUp(cn.c, nil)
 	if w.hijacked != nil {
-		cancel()
+		rctx.cancel()
 		w.hijacked.wait(ctx)
 		return false
 	}

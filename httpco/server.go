@@ -123,8 +123,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Close() error {
 	s.inShutdown = true
 	for c := range s.conns {
-		if c.cancel != nil {
-			c.cancel() // the request's context: its connection is gone
+		if c.rctx != nil {
+			c.rctx.cancel() // the request's context: its connection is gone
 		}
 		if c.hj != nil {
 			c.hj.Close() // and its task, which waits for that, ends

@@ -23,7 +23,7 @@ import (
 // serve runs srv on a loop, listening on a free loopback port, and runs
 // client on a goroutine of its own with the server's address; once client
 // returns, the server is closed and the loop ends.
-func serve(t *testing.T, srv *httpco.Server, client func(addr string)) {
+func serve(t testing.TB, srv *httpco.Server, client func(addr string)) {
 	t.Helper()
 	err := scheduler.Run(context.Background(), func(ctx context.Context) error {
 		ln, err := ioco.Listen(ctx, "tcp", "127.0.0.1:0")
@@ -62,6 +62,19 @@ func get(t *testing.T, url string) (*http.Response, string) {
 		t.Errorf("GET %s: reading the body: %v", url, err)
 	}
 	return resp, string(body)
+}
+
+// dialSend opens a connection to addr and sends what on it; the caller
+// closes it. It reports a failure and returns nil if the dial fails.
+func dialSend(t testing.TB, addr, what string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Error(err)
+		return nil, nil
+	}
+	io.WriteString(c, what)
+	return c, bufio.NewReader(c)
 }
 
 // raw sends what on a new connection and returns everything the server
@@ -116,14 +129,11 @@ func TestPipelinedRequestsAnsweredInOrderBigBodyChunked(t *testing.T) {
 		io.WriteString(w, r.URL.Path)
 	})
 	serve(t, &httpco.Server{Handler: handler}, func(addr string) {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Error(err)
+		c, br := dialSend(t, addr, "GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /three HTTP/1.1\r\nHost: x\r\n\r\n")
+		if c == nil {
 			return
 		}
 		defer c.Close()
-		io.WriteString(c, "GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /three HTTP/1.1\r\nHost: x\r\n\r\n")
-		br := bufio.NewReader(c)
 		for _, want := range []string{"/one", strings.Repeat("x", 3000), "/three"} {
 			resp, err := http.ReadResponse(br, nil)
 			if err != nil {
