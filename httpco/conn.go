@@ -44,6 +44,7 @@ type conn struct {
 	// connection rather than once per request.
 	hangUp func()
 	hj     *hijackedConn // set by Hijack
+	body   []byte        // a response's kept body, reused by the next
 	raddr  string        // the client's address, made on first need
 }
 
@@ -230,13 +231,16 @@ func (cn *conn) serve(ctx context.Context, req *http.Request) bool {
 	}
 	ioco.OnHangUp(cn.c, cn.hangUp) // the client went away: the request is over
 	cn.s.handler().ServeHTTP(w, req.WithContext(rctx))
+	w.returned = true
 	ioco.OnHangUp(cn.c, nil)
 	if w.hijacked != nil {
 		rctx.cancel()
 		w.hijacked.wait(ctx)
 		return false
 	}
-	return w.finish()
+	ok := w.finish()
+	cn.body = w.body[:0]
+	return ok
 }
 
 // cmp returns a if it is set, and b otherwise.

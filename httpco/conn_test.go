@@ -182,3 +182,66 @@ func TestClientGoneCancelsTheRequestsContext(t *testing.T) {
 		}
 	})
 }
+
+// A handler's "Connection: close" ends the connection after its response,
+// as net/http's does: a request pipelined behind it is not served.
+func TestHandlersConnectionCloseEndsTheConnection(t *testing.T) {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+		io.WriteString(w, "bye")
+	})
+	serve(t, &httpco.Server{Handler: handler}, func(addr string) {
+		back := raw(t, addr, "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n")
+		if n := strings.Count(back, "HTTP/1.1 200"); n != 1 {
+			t.Errorf("%d responses, want 1:\n%s", n, back)
+		}
+		if n := strings.Count(back, "Connection: close\r\n"); n != 1 || !strings.HasSuffix(back, "\r\n\r\nbye") {
+			t.Errorf("want one Connection: close field and the body last:\n%s", back)
+		}
+	})
+}
+
+// A task the handler started that writes once the handler has returned is
+// refused with ErrHandlerReturned, and the next response on the connection
+// is whole.
+func TestWriteAfterTheHandlerReturnedIsRefused(t *testing.T) {
+	later := make(chan struct{})
+	lateErr := make(chan error, 1)
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/first" {
+			scheduler.Go(r.Context(), func(ctx context.Context) error {
+				scheduler.Recv(ctx, later)
+				_, err := io.WriteString(w, "late")
+				lateErr <- err
+				return nil
+			})
+		}
+		io.WriteString(w, r.URL.Path)
+	})
+	serve(t, &httpco.Server{Handler: handler}, func(addr string) {
+		c, br := dialSend(t, addr, "GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+		if c == nil {
+			close(later)
+			<-lateErr
+			return
+		}
+		defer c.Close()
+		want := func(path string) {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Errorf("%s: %v", path, err)
+				return
+			}
+			if body, _ := io.ReadAll(resp.Body); string(body) != path {
+				t.Errorf("%s: body %q, want %q", path, body, path)
+			}
+		}
+		want("/first")
+		close(later)
+		if err := <-lateErr; err != httpco.ErrHandlerReturned {
+			t.Errorf("a write after the handler returned: %v, want httpco.ErrHandlerReturned", err)
+		}
+		io.WriteString(c, "GET /second HTTP/1.1\r\nHost: x\r\n\r\n")
+		want("/second")
+	})
+}

@@ -26,7 +26,10 @@
 // HTTP/1.0); Content-Type sniffed and Date set as net/http does; HEAD
 // answered without a body; Expect: 100-continue answered when the handler
 // first reads the body (other expectations get 417); "Connection: close"
-// and HTTP/1.0 close the connection after the response; http.Flusher;
+// from the client or the handler's header, and HTTP/1.0 without
+// "Connection: keep-alive", close the connection after the response; a
+// ResponseWriter used after its handler returned (by a task the handler
+// started) returns ErrHandlerReturned; http.Flusher;
 // SetReadDeadline and SetWriteDeadline for http.NewResponseController.
 // Timeouts: ReadHeaderTimeout (else ReadTimeout) bounds reading a
 // request's header, ReadTimeout its whole reading, WriteTimeout the
@@ -50,6 +53,8 @@
 // when the client goes away (the poller reports the connection's hang-up:
 // the client closed it, or shut its writing side, as net/http's background
 // read would see it), and when a Shutdown whose ctx ended kills its task.
+// Contexts derived from it (context.WithCancel, WithTimeout, AfterFunc)
+// follow it without a goroutine each, as they follow a task's context.
 // ServeTLS serves TLS, each handshake in its connection's task.
 //
 // Not (yet) held: HTTP/2 is out of scope (ServeTLS offers only

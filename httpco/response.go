@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/evergo/evergo/scheduler"
 )
 
@@ -31,6 +33,7 @@ type response struct {
 	close     bool   // close the connection after this response
 	continued bool   // "100 Continue" was sent, or is not wanted
 	readBody  bool   // the handler read from the body
+	returned  bool   // the handler returned: Write, Flush and Hijack refuse
 	hijacked  *hijackedConn
 }
 
@@ -39,7 +42,7 @@ type response struct {
 const bufferLimit = 2048
 
 func newResponse(cn *conn, req *http.Request) *response {
-	w := &response{cn: cn, req: req, header: make(http.Header), declared: -1}
+	w := &response{cn: cn, req: req, header: make(http.Header), declared: -1, body: cn.body[:0]}
 	w.close = req.Close || !req.ProtoAtLeast(1, 1) && !keepAlive(req)
 	return w
 }
@@ -130,10 +133,15 @@ func bodyAllowed(code int) bool {
 	return code >= 200 && code != http.StatusNoContent && code != http.StatusNotModified
 }
 
-// Write writes body bytes, as net/http's. May park the calling task.
+// Write writes body bytes, as net/http's. After the handler has returned
+// it fails with ErrHandlerReturned (a task the handler started may still
+// hold w). May park the calling task.
 func (w *response) Write(p []byte) (int, error) {
 	if w.hijacked != nil {
 		return 0, http.ErrHijacked
+	}
+	if w.returned {
+		return 0, ErrHandlerReturned
 	}
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
@@ -175,6 +183,11 @@ func (w *response) writeBody(p []byte) (int, error) {
 
 // commit writes the status line and the header, then the body kept so
 // far. final says that the handler has returned: the body is complete.
+//
+// Budget: BenchmarkHelloHttpco's allocations. What the server adds to the
+// handler's header (Date, Content-Length, Content-Type, Transfer-Encoding,
+// Connection) is written after it rather than stored in it: a map entry
+// costs an allocation for its value, and the map may grow.
 func (w *response) commit(final bool) error {
 	w.committed = true
 	if w.status == 0 {
@@ -183,38 +196,63 @@ func (w *response) commit(final bool) error {
 	h := w.header
 	has := func(k string) bool { _, ok := h[k]; return ok }
 	allowed := bodyAllowed(w.status)
+	length, chunked := -1, false // what goes out besides h
 	switch {
 	case !allowed:
 		h.Del("Content-Length")
 		h.Del("Transfer-Encoding")
 	case w.declared >= 0:
 	case final && (w.req.Method != http.MethodHead || len(w.body) > 0):
-		h.Set("Content-Length", strconv.Itoa(len(w.body)))
+		length = len(w.body)
 	case final:
 	case w.req.ProtoAtLeast(1, 1) && !has("Transfer-Encoding"):
-		h.Set("Transfer-Encoding", "chunked")
+		chunked = true
 		w.chunked = w.req.Method != http.MethodHead
 	default:
 		w.close = true // HTTP/1.0: the body ends with the connection
 	}
+	ctype := ""
 	if allowed && !has("Content-Type") && len(w.body) > 0 && !has("Content-Encoding") {
-		h.Set("Content-Type", http.DetectContentType(w.body))
+		ctype = http.DetectContentType(w.body)
 	}
-	if !has("Date") {
-		h["Date"] = []string{w.cn.s.date()}
-	}
-	if w.cn.s.inShutdown {
+	if w.cn.s.inShutdown || httpguts.HeaderValuesContainsToken(h["Connection"], "close") {
 		w.close = true
 	}
-	if w.close {
-		h.Set("Connection", "close")
-	} else if !w.req.ProtoAtLeast(1, 1) {
-		h.Set("Connection", "keep-alive")
+	connection := ""
+	switch {
+	case w.close && !has("Connection"):
+		connection = "close"
+	case w.close:
+		h.Set("Connection", "close") // over the handler's other value
+	case !w.req.ProtoAtLeast(1, 1) && !has("Connection"):
+		connection = "keep-alive"
 	}
+
 	bw := w.cn.bw
-	bw.WriteString("HTTP/1.1 " + strconv.Itoa(w.status) + " " + http.StatusText(w.status) + "\r\n")
+	bw.WriteString("HTTP/1.1 ")
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(w.status), 10))
+	bw.WriteString(" ")
+	bw.WriteString(http.StatusText(w.status))
+	bw.WriteString("\r\n")
 	if err := h.Write(bw); err != nil {
 		return err
+	}
+	if !has("Date") {
+		writeField(bw, "Date", w.cn.s.date())
+	}
+	if length >= 0 {
+		bw.WriteString("Content-Length: ")
+		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(length), 10))
+		bw.WriteString("\r\n")
+	}
+	if ctype != "" {
+		writeField(bw, "Content-Type", ctype)
+	}
+	if chunked {
+		writeField(bw, "Transfer-Encoding", "chunked")
+	}
+	if connection != "" {
+		writeField(bw, "Connection", connection)
 	}
 	bw.WriteString("\r\n")
 	if w.chunked {
@@ -222,10 +260,18 @@ func (w *response) commit(final bool) error {
 	}
 	if len(w.body) > 0 {
 		_, err := w.writeBody(w.body)
-		w.body = nil
+		w.body = w.body[:0]
 		return err
 	}
 	return nil
+}
+
+// writeField writes one header field, whose value is valid.
+func writeField(bw *bufio.Writer, key, value string) {
+	bw.WriteString(key)
+	bw.WriteString(": ")
+	bw.WriteString(value)
+	bw.WriteString("\r\n")
 }
 
 // Flush sends the header and what was written so far. May park the
@@ -237,6 +283,9 @@ func (w *response) Flush() { w.FlushError() }
 func (w *response) FlushError() error {
 	if w.hijacked != nil {
 		return http.ErrHijacked
+	}
+	if w.returned {
+		return ErrHandlerReturned
 	}
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
@@ -301,6 +350,9 @@ func (w *response) finish() bool {
 func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.hijacked != nil {
 		return nil, nil, http.ErrHijacked
+	}
+	if w.returned {
+		return nil, nil, ErrHandlerReturned
 	}
 	if w.committed {
 		if err := w.cn.bw.Flush(); err != nil {

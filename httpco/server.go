@@ -12,6 +12,12 @@ import (
 	"github.com/evergo/evergo/ioco"
 )
 
+// ErrHandlerReturned is returned by a ResponseWriter's Write and Flush,
+// and by Hijack, called once its handler has returned (by a task the
+// handler started, for instance): the response is complete, and what
+// follows on the connection is another's.
+var ErrHandlerReturned = errors.New("httpco: the handler has returned")
+
 // A Server serves HTTP/1.1 on a loop, in net/http.Server's shape: see the
 // package documentation for what holds of net/http's contract. The zero
 // value serves http.DefaultServeMux with no timeouts and net/http's header

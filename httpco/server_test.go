@@ -222,6 +222,23 @@ func TestHTTP10ClosesAfterTheResponse(t *testing.T) {
 		if !strings.HasPrefix(back, "HTTP/1.1 200 OK\r\n") || !strings.Contains(back, "Connection: close\r\n") || !strings.HasSuffix(back, "\r\n\r\nold") {
 			t.Errorf("response %q, want 200 with Connection: close and then the close", back)
 		}
+		// Keep-alive, when an HTTP/1.0 client asks for it.
+		c, br := dialSend(t, addr, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET / HTTP/1.0\r\n\r\n")
+		if c == nil {
+			return
+		}
+		defer c.Close()
+		for i, want := range []string{"keep-alive", ""} { // ReadResponse takes "close" out into Close
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Errorf("response %d: %v", i+1, err)
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if got := resp.Header.Get("Connection"); got != want || resp.Close != (want == "") || string(body) != "old" {
+				t.Errorf("response %d: Connection %q (Close %v), body %q; want %q and old", i+1, got, resp.Close, body, want)
+			}
+		}
 	})
 }
 
