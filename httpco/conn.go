@@ -36,7 +36,8 @@ type conn struct {
 	c    net.Conn
 	lr   io.LimitedReader // under br: bounds what a header may read
 	br   *bufio.Reader
-	bw   *bufio.Writer
+	bw   *bufio.Writer // writes to cw
+	cw   *connWriter
 	idle bool
 	// rctx is the context of the request being served (Close cancels it).
 	rctx *requestCtx
@@ -68,7 +69,8 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	}
 	cn.lr = io.LimitedReader{R: c, N: noLimit}
 	cn.br = bufio.NewReaderSize(&cn.lr, bufSize)
-	cn.bw = bufio.NewWriterSize(c, bufSize)
+	cn.cw = newConnWriter(c)
+	cn.bw = bufio.NewWriterSize(cn.cw, bufSize)
 	s.conns[cn] = struct{}{}
 	defer delete(s.conns, cn)
 	defer func() {

@@ -2,10 +2,12 @@ package httpco_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -243,5 +245,42 @@ func TestWriteAfterTheHandlerReturnedIsRefused(t *testing.T) {
 		}
 		io.WriteString(c, "GET /second HTTP/1.1\r\nHost: x\r\n\r\n")
 		want("/second")
+	})
+}
+
+// A body declared with its Content-Length and written at once, bigger than
+// the connection's buffer, goes out whole after its header (in one system
+// call with it, on an ioco conn), and the pipelined request after it is
+// answered after it.
+func TestBigDeclaredBodyFollowsItsHeaderWhole(t *testing.T) {
+	big := make([]byte, 100<<10)
+	for i := range big {
+		big[i] = byte('a' + i%26)
+	}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/big" {
+			w.Header().Set("Content-Length", strconv.Itoa(len(big)))
+			w.Write(big)
+			return
+		}
+		io.WriteString(w, r.URL.Path)
+	})
+	serve(t, &httpco.Server{Handler: handler}, func(addr string) {
+		c, br := dialSend(t, addr, "GET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+		if c == nil {
+			return
+		}
+		defer c.Close()
+		for _, want := range [][]byte{big, []byte("/after")} {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Errorf("reading the response for %.6s: %v", want, err)
+				return
+			}
+			body, err := io.ReadAll(resp.Body)
+			if err != nil || !bytes.Equal(body, want) || resp.ContentLength != int64(len(want)) {
+				t.Errorf("%.6s: %d bytes (Content-Length %d), %v; want %d bytes as written", want, len(body), resp.ContentLength, err, len(want))
+			}
+		}
 	})
 }

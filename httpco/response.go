@@ -178,7 +178,7 @@ func (w *response) writeBody(p []byte) (int, error) {
 	if w.chunked {
 		return w.cw.Write(p)
 	}
-	return w.cn.bw.Write(p)
+	return w.cn.writeAfter(p)
 }
 
 // commit writes the status line and the header, then the body kept so

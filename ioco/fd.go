@@ -123,21 +123,31 @@ func (fd *netFD) Write(b []byte) (int, error) {
 	written := 0
 	for written < len(b) {
 		n, err := sysWrite(fd.sysfd, b[written:])
-		switch err {
-		case nil:
+		if err == nil {
 			written += n
-			continue
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			if err := fd.wait(scheduler.Write); err != nil {
-				return written, fd.opError("write", err)
-			}
-			continue
+		} else if err := fd.retry("write", "write", scheduler.Write, err); err != nil {
+			return written, err
 		}
-		return written, fd.opError("write", os.NewSyscallError("write", err))
 	}
 	return written, nil
+}
+
+// retry handles the error of a system call made for op: it returns nil
+// when the call is to be made again (it was interrupted, or the socket was
+// not ready and now is, the task having parked until it was ready for
+// mode), and otherwise the error to return, as an *net.OpError. May park
+// the calling task.
+func (fd *netFD) retry(op, syscall string, mode scheduler.Mode, err error) error {
+	switch err {
+	case unix.EINTR:
+		return nil
+	case unix.EAGAIN:
+		if err := fd.wait(mode); err != nil {
+			return fd.opError(op, err)
+		}
+		return nil
+	}
+	return fd.opError(op, os.NewSyscallError(syscall, err))
 }
 
 // Close wakes the tasks parked on the socket with net.ErrClosed, removes it
