@@ -185,6 +185,33 @@ func TestClientGoneCancelsTheRequestsContext(t *testing.T) {
 	})
 }
 
+// A status set by WriteHeader before Hijack goes out with its header, as
+// net/http sends it; body bytes written before Hijack do not.
+func TestHijackSendsTheHeaderWriteHeaderSet(t *testing.T) {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Upgrade", "echo")
+		w.Header().Set("Connection", "Upgrade")
+		w.WriteHeader(http.StatusSwitchingProtocols)
+		c, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		io.WriteString(c, "hello")
+		c.Close()
+	})
+	serve(t, &httpco.Server{Handler: handler}, func(addr string) {
+		back := raw(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+		head, body, _ := strings.Cut(back, "\r\n\r\n")
+		if !strings.HasPrefix(head, "HTTP/1.1 101 Switching Protocols\r\n") || !strings.Contains(head, "\r\nUpgrade: echo") || body != "hello" {
+			t.Errorf("got %q, want the 101 header and then hello", back)
+		}
+		if strings.Contains(head, "Content-Length") || strings.Contains(head, "Transfer-Encoding") {
+			t.Errorf("a 101 header with a body framing: %q", head)
+		}
+	})
+}
+
 // A handler's "Connection: close" ends the connection after its response,
 // as net/http's does: a request pipelined behind it is not served.
 func TestHandlersConnectionCloseEndsTheConnection(t *testing.T) {

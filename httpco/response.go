@@ -341,18 +341,29 @@ func (w *response) finish() bool {
 	return n <= maxDrain && (err == io.EOF || err == nil && n == 0) && !w.cn.s.inShutdown
 }
 
-// Hijack hands the connection over to the handler, as net/http's: the
-// server writes nothing more on it, and the handler (or the tasks it hands
+// Hijack hands the connection over to the handler, as net/http's: a
+// header whose status WriteHeader set is sent first, and then the server
+// writes nothing more on it, and the handler (or the tasks it hands
 // the connection to) closes it. The returned reader holds what the client
 // sent beyond the request. Its task serves nothing else until the
 // connection is closed: Shutdown waits for that, and kills the task that
-// waits if its ctx ends first. Never parks.
+// waits if its ctx ends first. May park the calling task, to send what
+// went before it.
 func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.hijacked != nil {
 		return nil, nil, http.ErrHijacked
 	}
 	if w.returned {
 		return nil, nil, ErrHandlerReturned
+	}
+	if w.status != 0 && !w.committed {
+		// As net/http's: a status set by WriteHeader goes out, with its
+		// header (a "101 Switching Protocols", a proxy's "200" to a
+		// CONNECT); body bytes kept so far do not.
+		w.body = w.body[:0]
+		if err := w.commit(false); err != nil {
+			return nil, nil, err
+		}
 	}
 	if w.committed {
 		if err := w.cn.bw.Flush(); err != nil {
