@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"iter"
 	"strconv"
 	"testing"
 
@@ -15,11 +16,11 @@ import (
 // out. The time per op is per switch. At 50 tasks all of it stays in the
 // L1 and L2 caches; at 5,000 (an echo server's connections) it does not.
 // This is what grows with the echo server's connections (internal/bench/echo,
-// user CPU per message): a task switch grows from 50 to 5,000 tasks
-// several times as much as a hand-off between goroutines of the same shape
-// (BenchmarkManyGoroutinesRoundRobin), and varies far more from one process
-// to the next. The profile puts the extra time on the resumed task's first
-// touches of its own stack and in the coroutine switch. Run it many times:
+// user CPU per message). Beside it, the same shape with goroutines
+// (BenchmarkManyGoroutinesRoundRobin) and with bare coroutines
+// (BenchmarkManyCoroutinesRoundRobin): all three grow, the memory system
+// being what it is, and the figures swing from one run to the next. Run it
+// several times:
 //
 //	go test ./scheduler -run '^$' -bench 'Many' -cpu 1 -count 6
 func BenchmarkManyTasksRoundRobin(b *testing.B) {
@@ -112,4 +113,48 @@ func recvDown(c chan struct{}, d int) {
 	if pad[0] != 0 {
 		println()
 	}
+}
+
+// Bare coroutines, the mechanism under a task: n iter.Pull coroutines
+// resumed in turn, each yielding from the same depth as the tasks above.
+func BenchmarkManyCoroutinesRoundRobin(b *testing.B) {
+	for _, n := range []int{50, 5000} {
+		b.Run("coroutines="+strconv.Itoa(n), func(b *testing.B) {
+			rounds := b.N/n + 1
+			nexts := make([]func() (struct{}, bool), n)
+			stops := make([]func(), n)
+			for i := range nexts {
+				nexts[i], stops[i] = iter.Pull(func(yield func(struct{}) bool) {
+					for yieldDownPull(yield, 4) {
+					}
+				})
+			}
+			defer func() {
+				for _, stop := range stops {
+					stop()
+				}
+			}()
+			b.ResetTimer()
+			for range rounds {
+				for _, next := range nexts {
+					next()
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(rounds*n), "ns/switch")
+		})
+	}
+}
+
+// yieldDownPull yields from d frames of 64 bytes down.
+//
+//go:noinline
+func yieldDownPull(yield func(struct{}) bool, d int) bool {
+	var pad [64]byte
+	pad[d] = byte(d)
+	if d == 0 {
+		return yield(struct{}{})
+	}
+	more := yieldDownPull(yield, d-1)
+	return more && pad[0] == 0
 }
