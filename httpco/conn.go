@@ -74,7 +74,11 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	s.conns[cn] = struct{}{}
 	defer delete(s.conns, cn)
 	defer func() {
-		if r := recover(); r != nil && r != http.ErrAbortHandler {
+		r := recover()
+		if err, ok := r.(error); ok && errors.Is(err, scheduler.ErrKilled) {
+			panic(r) // a kill (Shutdown's ctx ended) unwinds on: it is no handler's panic
+		}
+		if r != nil && r != http.ErrAbortHandler {
 			s.logf("httpco: panic serving %v: %v\n%s", c.RemoteAddr(), r, debug.Stack())
 		}
 	}()

@@ -250,9 +250,7 @@ func TestWriteAfterTheHandlerReturnedIsRefused(t *testing.T) {
 	serve(t, &httpco.Server{Handler: handler}, func(addr string) {
 		c, br := dialSend(t, addr, "GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
 		if c == nil {
-			close(later)
-			<-lateErr
-			return
+			return // no handler ran
 		}
 		defer c.Close()
 		want := func(path string) {

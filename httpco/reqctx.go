@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
@@ -51,7 +52,9 @@ func (c *requestCtx) Value(key any) any {
 func (c *requestCtx) String() string { return "httpco.requestContext" }
 
 // Err reports context.Canceled once the request has ended or its task's
-// context is done.
+// context is done. Until something asks for Done, it reports the task
+// context's error directly; a Done channel asked for at that moment may
+// close an instant later, as a task context's does.
 func (c *requestCtx) Err() error {
 	c.mu.Lock()
 	err, registered := c.err, c.stopParent != nil
@@ -104,6 +107,13 @@ func (c *requestCtx) AfterFunc(f func()) (stop func() bool) {
 			return false
 		}
 		a.stopped = true
+		// Out of the list, so that a handler deriving a context per call
+		// (WithTimeout round each query of a long stream) does not keep
+		// them all until its request ends; the latest is most often the
+		// one stopped.
+		if i := slices.Index(c.afters, a); i >= 0 {
+			c.afters = slices.Delete(c.afters, i, i+1)
+		}
 		return true
 	}
 }

@@ -21,7 +21,7 @@ type seenCtx struct {
 	errDuring   error
 	laddr       any
 	onLoop      bool
-	afterRan    chan struct{}
+	stopAfter   func() bool // context.AfterFunc's stop
 }
 
 // The request's context carries the local address and the loop, is live
@@ -30,29 +30,37 @@ type seenCtx struct {
 func TestRequestContextEndsWithTheRequestAndWhatDerivesFromIt(t *testing.T) {
 	seen := make(chan seenCtx, 1)
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		s := seenCtx{ctx: ctx, errDuring: ctx.Err(), laddr: ctx.Value(http.LocalAddrContextKey),
-			onLoop: scheduler.LoopOf(ctx) != nil, afterRan: make(chan struct{})}
-		s.child, s.cancelChild = context.WithCancel(ctx) // cancelled by the request's end first
-		context.AfterFunc(ctx, func() { close(s.afterRan) })
-		seen <- s
+		if r.URL.Path == "/" {
+			ctx := r.Context()
+			s := seenCtx{ctx: ctx, errDuring: ctx.Err(), laddr: ctx.Value(http.LocalAddrContextKey),
+				onLoop: scheduler.LoopOf(ctx) != nil}
+			s.child, s.cancelChild = context.WithCancel(ctx) // cancelled by the request's end first
+			s.stopAfter = context.AfterFunc(ctx, func() {})
+			seen <- s
+		}
 		w.Write([]byte("ok"))
 	})
 	serve(t, &httpco.Server{Handler: handler}, func(addr string) {
 		// The connection stays open throughout: the request's end, not the
-		// connection's, is what must end its context.
+		// connection's, is what must end its context. The second request's
+		// response comes once the first request is over on the server.
 		c, br := dialSend(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 		if c == nil {
 			return
 		}
 		defer c.Close()
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		if body, _ := io.ReadAll(io.LimitReader(resp.Body, 2)); string(body) != "ok" {
-			t.Errorf("body %q, want ok", body)
+		for i := range 2 {
+			if i == 1 {
+				io.WriteString(c, "GET /2 HTTP/1.1\r\nHost: x\r\n\r\n")
+			}
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if body, _ := io.ReadAll(io.LimitReader(resp.Body, 2)); string(body) != "ok" {
+				t.Errorf("body %q, want ok", body)
+			}
 		}
 		s := <-seen
 		defer s.cancelChild()
@@ -65,12 +73,15 @@ func TestRequestContextEndsWithTheRequestAndWhatDerivesFromIt(t *testing.T) {
 		if !s.onLoop {
 			t.Error("scheduler.LoopOf(r.Context()) = nil: the request's context must carry its task's values")
 		}
-		for what, done := range map[string]<-chan struct{}{"Done": s.ctx.Done(), "a derived context's Done": s.child.Done(), "an AfterFunc": s.afterRan} {
+		for what, done := range map[string]<-chan struct{}{"Done": s.ctx.Done(), "a derived context's Done": s.child.Done()} {
 			select {
 			case <-done:
-			case <-time.After(10 * time.Second): // a failure, not a margin: the end comes as the handler returns
-				t.Errorf("%s did not end with the request", what)
+			default:
+				t.Errorf("%s is open after the request ended", what)
 			}
+		}
+		if s.stopAfter() {
+			t.Error("context.AfterFunc's function had not been started when the request ended")
 		}
 		if err := s.ctx.Err(); err != context.Canceled {
 			t.Errorf("Err after the request = %v, want context.Canceled", err)
@@ -81,17 +92,28 @@ func TestRequestContextEndsWithTheRequestAndWhatDerivesFromIt(t *testing.T) {
 	})
 }
 
-// A handler that selects on its request's Done from a goroutine of its own
-// sees it close when its task is killed (Shutdown's ctx ended).
-func TestRequestContextDoneClosesWhenTheTaskIsKilled(t *testing.T) {
+// A handler's request context is done by the time its deferred calls run
+// when its task is killed (Shutdown's ctx ended): it follows its task's
+// context, not only the end of the request.
+func TestRequestContextIsDoneWhenTheTaskIsKilled(t *testing.T) {
 	inHandler := make(chan struct{})
+	doneInDefer := make(chan bool, 1)
+	never := make(chan struct{})
 	var srv *httpco.Server
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		done := r.Context().Done()
-		closed := make(chan struct{})
-		go func() { <-done; close(closed) }()
+		defer func() {
+			select {
+			case <-done:
+				doneInDefer <- true
+			default:
+				doneInDefer <- false
+			}
+		}()
 		close(inHandler)
-		scheduler.Recv(r.Context(), closed) // parks until the goroutine saw Done
+		// Parked on a context that does not end with the request's, so
+		// that only the task's end can reach the request's context.
+		scheduler.Recv(context.WithoutCancel(r.Context()), never)
 	})
 	srv = &httpco.Server{Handler: handler}
 	err := scheduler.Run(context.Background(), func(ctx context.Context) error {
@@ -120,8 +142,13 @@ func TestRequestContextDoneClosesWhenTheTaskIsKilled(t *testing.T) {
 		if err := srv.Shutdown(sctx); err != context.DeadlineExceeded {
 			t.Errorf("Shutdown = %v, want context.DeadlineExceeded (the handler was killed)", err)
 		}
-		if c, _, _ := scheduler.Recv(ctx, client); c != nil {
-			c.Close()
+		c, _, _ := scheduler.Recv(ctx, client)
+		if c == nil {
+			return nil // the dial failed: no handler ran
+		}
+		c.Close()
+		if !<-doneInDefer {
+			t.Error("the request's context was not done when the killed handler's deferred calls ran")
 		}
 		return nil
 	})

@@ -189,19 +189,30 @@ func (w *response) writeBody(p []byte) (int, error) {
 // Connection) is written after it rather than stored in it: a map entry
 // costs an allocation for its value, and the map may grow.
 func (w *response) commit(final bool) error {
-	w.committed = true
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK) // reads a Content-Length the handler set
 	}
+	w.committed = true
 	h := w.header
 	has := func(k string) bool { _, ok := h[k]; return ok }
 	allowed := bodyAllowed(w.status)
 	length, chunked := -1, false // what goes out besides h
+	if _, ok := h["Content-Length"]; ok && w.declared < 0 {
+		// Set after WriteHeader, it is not enforced, and so not sent: the
+		// body is framed otherwise (net/http would not send it either).
+		delete(h, "Content-Length")
+	}
 	switch {
 	case !allowed:
 		h.Del("Content-Length")
 		h.Del("Transfer-Encoding")
 	case w.declared >= 0:
+		// The length declared at WriteHeader is the one enforced: a
+		// field changed since (net/http would not send the change) must
+		// not announce another.
+		if cl := h["Content-Length"]; len(cl) != 1 || !isLength(cl[0], w.declared) {
+			h.Set("Content-Length", strconv.FormatInt(w.declared, 10))
+		}
 	case final && (w.req.Method != http.MethodHead || len(w.body) > 0):
 		length = len(w.body)
 	case final:
@@ -264,6 +275,12 @@ func (w *response) commit(final bool) error {
 		return err
 	}
 	return nil
+}
+
+// isLength reports whether s is the decimal form of n.
+func isLength(s string, n int64) bool {
+	v, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && v == n
 }
 
 // writeField writes one header field, whose value is valid.
