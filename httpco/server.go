@@ -44,7 +44,8 @@ type Server struct {
 	// accepting pauses (see ioco.Server). Zero means no bound.
 	MaxConns int
 	// ErrorLog receives handler panics and accept errors; nil means
-	// package log's standard logger, as net/http's.
+	// package log's standard logger, as net/http's. For log/slog, pass
+	// slog.NewLogLogger(handler, slog.LevelError).
 	ErrorLog *log.Logger
 	// TLSConfig is ServeTLS's configuration (cloned); nil means a zero
 	// one. Its NextProtos is set to "http/1.1".
