@@ -63,6 +63,35 @@
 // loop for as long; a second Host field is not refused (http.ReadRequest drops it
 // unseen); there is no RegisterOnShutdown, ConnState or ConnContext.
 //
+// # The client side
+//
+// Transport is an http.RoundTripper for tasks: an *http.Client whose
+// Transport it is can be called from any task of the loop, with a request
+// whose context carries that task, and the call parks only the task.
+// Requests are written by net/http (Request.Write) and responses read by
+// it (http.ReadResponse). Connections are kept alive per scheme and
+// host:port (MaxIdleConns, MaxIdleConnsPerHost, IdleConnTimeout on the
+// loop's clock), and MaxConnsPerHost parks the requests beyond it, first
+// come first served. An idle connection the server closed, or sent
+// anything on unasked, is not reused; an idempotent request that fails on
+// a reused connection before any of its response came is sent again on a
+// new one (GET, HEAD, OPTIONS, TRACE, or an Idempotency-Key header, with
+// a body GetBody can give again). A response's body gives its connection
+// back once read to its end; closed earlier, it closes it. The Transport
+// asks for gzip and decodes it unless DisableCompression or the request
+// set Accept-Encoding itself; informational (1xx) responses are skipped; a
+// 101 response's Body is the connection, an io.ReadWriteCloser. https goes
+// over crypto/tls with ALPN "http/1.1". The request's context ends a
+// request at any point, from any goroutine: Client.Timeout works.
+// ResponseHeaderTimeout and MaxResponseHeaderBytes bound the wait for a
+// header and its size.
+//
+// Not (yet) held: proxies (the Transport dials every host directly) and
+// CONNECT tunnels; a request with "Expect: 100-continue" sends its body
+// at once, without waiting for the server's 100 (there is no
+// ExpectContinueTimeout); names are resolved by ioco.Dial, on the loop's
+// thread pool.
+//
 // # Calling context
 //
 // A Server belongs to the loop of its first Serve. Serve and Shutdown may

@@ -51,3 +51,41 @@ func ignoreClosed(err error) error {
 	}
 	return err
 }
+
+// A Transport makes *http.Client work in tasks: here three tasks fetch
+// from a server on the same loop, each parking only itself while it waits.
+func ExampleTransport() {
+	srv := &httpco.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheduler.Sleep(r.Context(), time.Millisecond)
+		fmt.Fprintf(w, "page %s", r.URL.Path)
+	})}
+	client := &http.Client{Transport: httpco.NewTransport()}
+
+	scheduler.Run(context.Background(), func(ctx context.Context) error {
+		ln, err := ioco.Listen(ctx, "tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		scheduler.Go(ctx, func(ctx context.Context) error { return ignoreClosed(srv.Serve(ctx, ln)) })
+		bodies := make([]string, 3)
+		var g scheduler.Group
+		for i := range bodies {
+			g.Go(ctx, func(ctx context.Context) error {
+				req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("http://%s/%d", ln.Addr(), i), nil)
+				resp, err := client.Do(req)
+				if err != nil {
+					return err
+				}
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				bodies[i] = string(b)
+				return err
+			})
+		}
+		err = g.Wait(ctx)
+		fmt.Println(bodies, err)
+		client.CloseIdleConnections()
+		return srv.Close()
+	})
+	// Output: [page /0 page /1 page /2] <nil>
+}

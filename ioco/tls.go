@@ -38,6 +38,14 @@ func DialTLS(ctx context.Context, network, addr string, config *tls.Config) (*tl
 	return c, nil
 }
 
+// Handshake runs the handshake of c, a TLS client or server over a conn of
+// this package, until it ends or ctx is done, as tls.Conn.HandshakeContext
+// does but without the goroutine HandshakeContext starts to watch ctx
+// (which would close the conn off the loop): ctx's end comes to the loop
+// instead and fails the handshake with ctx's error. May park the calling
+// task.
+func Handshake(ctx context.Context, c *tls.Conn) error { return handshake(ctx, c, c.NetConn()) }
+
 // handshake runs c's handshake over raw until it ends or ctx is done; it
 // then returns ctx's error, as tls.Conn.HandshakeContext does. Handshake is
 // called without ctx: HandshakeContext would watch ctx from a goroutine of

@@ -1,0 +1,303 @@
+package httpco
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/evergo/evergo/scheduler"
+)
+
+// A clientConn is one connection of a Transport: idle in its host's list,
+// or serving one request at a time, from the writing of the request to
+// the end of its response's body.
+type clientConn struct {
+	t      *Transport
+	h      *hostPool
+	c      net.Conn
+	lr     io.LimitedReader // under br: bounds a response's header
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	reused bool // it served a request before the one it serves
+	busy   bool // a request is in flight, its body included
+	closed bool
+	gen    uint64 // requests so far: a cancellation that comes late checks it
+
+	idleSince time.Time
+	idleTimer *scheduler.Handle
+	hangUp    func() // close, made once: ioco.OnHangUp's function while idle
+}
+
+func newClientConn(t *Transport, c net.Conn) *clientConn {
+	cc := &clientConn{t: t, c: c}
+	cc.lr = io.LimitedReader{R: c, N: noLimit}
+	cc.br = bufio.NewReaderSize(&cc.lr, bufSize)
+	cc.bw = bufio.NewWriterSize(c, bufSize)
+	cc.hangUp = func() { cc.close() }
+	return cc
+}
+
+// stillGood reports whether an idle connection may serve a request: the
+// server has neither closed it nor sent anything unasked (a byte that
+// comes before a request belongs to no response, and the connection is
+// out of step). One recv(2) with MSG_PEEK tells, without reading.
+func (cc *clientConn) stillGood() bool {
+	if cc.closed || cc.br.Buffered() > 0 {
+		return false
+	}
+	raw := cc.c
+	if tc, ok := raw.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
+	sc, ok := raw.(syscall.Conn)
+	if !ok {
+		return true // nothing to ask: the request's failure will tell
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	good := false
+	rc.Control(func(fd uintptr) {
+		var b [1]byte
+		_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		good = err == unix.EAGAIN
+	})
+	return good
+}
+
+// maxHeaderBytes is the bound on a response's header.
+func (t *Transport) maxHeaderBytes() int64 {
+	if t.MaxResponseHeaderBytes > 0 {
+		return t.MaxResponseHeaderBytes
+	}
+	return 10 << 20 // net/http's default
+}
+
+// roundTrip writes req on cc and reads its response's header. On error cc
+// is closed; a reused connection that failed before any of the response
+// came fails with errDeadConn in its chain. May park the calling task.
+func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request) (*http.Response, error) {
+	t := cc.t
+	reused := cc.reused
+	cc.reused, cc.busy = true, true
+	cc.gen++
+	gen := cc.gen
+	// ctx's end comes to the loop as a post that closes the connection,
+	// if it still serves this request: a parked read or write then fails,
+	// and the error returned is ctx's (see ctxErr).
+	stop := context.AfterFunc(ctx, func() {
+		t.loop.Post(func(context.Context) {
+			if cc.gen == gen && cc.busy {
+				cc.close()
+			}
+		})
+	})
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		cc.busy = false
+		cc.close()
+		return nil, err
+	}
+
+	r, gzipped := t.outgoing(req)
+	err := r.Write(cc.bw)
+	if err == nil {
+		err = cc.bw.Flush()
+	}
+	if err != nil {
+		if reused {
+			err = fmt.Errorf("%w: %w", errDeadConn, err)
+		}
+		return fail(err)
+	}
+
+	var deadline time.Time
+	if d := t.ResponseHeaderTimeout; d > 0 {
+		deadline = scheduler.Now(ctx).Add(d)
+		cc.c.SetReadDeadline(deadline)
+	}
+	var resp *http.Response
+	for {
+		cc.lr.N = t.maxHeaderBytes()
+		resp, err = http.ReadResponse(cc.br, r)
+		if err != nil || resp.StatusCode >= 200 || resp.StatusCode < 100 || resp.StatusCode == http.StatusSwitchingProtocols {
+			break
+		}
+		// An informational response (100 Continue, 103 Early Hints): the
+		// final one follows.
+	}
+	hitLimit := cc.lr.N == 0
+	cc.lr.N = noLimit
+	if !deadline.IsZero() {
+		cc.c.SetReadDeadline(time.Time{})
+	}
+	switch {
+	case err == nil:
+	case hitLimit:
+		return fail(fmt.Errorf("httpco: server response headers exceeded %d bytes; aborted", t.maxHeaderBytes()))
+	case !deadline.IsZero() && errors.Is(err, os.ErrDeadlineExceeded):
+		return fail(errors.New("httpco: timeout awaiting response headers"))
+	case reused && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)) && cc.br.Buffered() == 0:
+		return fail(fmt.Errorf("%w: %w", errDeadConn, err))
+	default:
+		return fail(err)
+	}
+
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		stop()
+		cc.leavePool()
+		resp.Body = &upgradedBody{cc: cc}
+		return resp, nil
+	}
+	body := &clientBody{cc: cc, ctx: ctx, rc: resp.Body, stop: stop,
+		keep: !resp.Close && !r.Close && !t.DisableKeepAlives}
+	resp.Body = body
+	if gzipped && strings.EqualFold(strings.TrimSpace(resp.Header.Get("Content-Encoding")), "gzip") {
+		resp.Body = &gzipBody{body: body}
+		resp.Header.Del("Content-Encoding")
+		resp.Header.Del("Content-Length")
+		resp.ContentLength = -1
+		resp.Uncompressed = true
+	}
+	if resp.ContentLength == 0 && !resp.Uncompressed || req.Method == http.MethodHead {
+		body.finish(true) // nothing to read: the connection is free now
+	}
+	return resp, nil
+}
+
+// outgoing returns the request to write for req: req itself, or a copy
+// asking for gzip (reported) or saying "Connection: close", as the
+// Transport's settings want; req's header is left as it was.
+func (t *Transport) outgoing(req *http.Request) (*http.Request, bool) {
+	gzip := !t.DisableCompression && req.Method != http.MethodHead &&
+		req.Header.Get("Accept-Encoding") == "" && req.Header.Get("Range") == ""
+	if !gzip && (!t.DisableKeepAlives || req.Close) {
+		return req, false
+	}
+	r := *req
+	if gzip {
+		r.Header = req.Header.Clone()
+		r.Header.Set("Accept-Encoding", "gzip")
+	}
+	if t.DisableKeepAlives {
+		r.Close = true
+	}
+	return &r, gzip
+}
+
+// leavePool takes cc out of its Transport's accounting for good: its
+// caller owns it (an upgraded connection).
+func (cc *clientConn) leavePool() {
+	cc.busy = false
+	if h := cc.h; h != nil {
+		cc.h = nil
+		h.open--
+		cc.t.passSlot(h)
+	}
+}
+
+// A clientBody is a response's body: reading it to its end gives the
+// connection back to its Transport; closing it before then closes the
+// connection.
+type clientBody struct {
+	cc   *clientConn
+	ctx  context.Context
+	rc   io.ReadCloser // net/http's framing
+	stop func() bool   // the watch on ctx
+	keep bool          // the connection may serve another request
+	done bool
+	err  error // what Read returns once done
+}
+
+var errBodyClosed = errors.New("http: read on closed response body")
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, b.err
+	}
+	n, err := b.rc.Read(p)
+	switch {
+	case err == io.EOF:
+		b.finish(true)
+	case err != nil:
+		err = ctxErr(b.ctx, err)
+		b.finish(false)
+		b.err = err
+	}
+	return n, err
+}
+
+// Close ends the body; the connection is closed unless the body was read
+// to its end. Never parks.
+func (b *clientBody) Close() error {
+	if !b.done {
+		b.finish(false)
+		b.err = errBodyClosed
+	}
+	return nil
+}
+
+// finish ends the request on its connection: back to the Transport after
+// a body read to its end, closed otherwise.
+func (b *clientBody) finish(eof bool) {
+	b.done, b.err = true, io.EOF
+	b.stop()
+	cc := b.cc
+	cc.busy = false
+	switch {
+	case cc.closed:
+	case eof && b.keep && cc.br.Buffered() == 0:
+		cc.t.putIdle(cc)
+	default:
+		cc.close()
+	}
+}
+
+// A gzipBody decodes a gzip-encoded body the Transport asked for.
+type gzipBody struct {
+	body *clientBody
+	zr   *gzip.Reader
+	err  error
+}
+
+func (g *gzipBody) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	if g.zr == nil {
+		zr, err := gzip.NewReader(g.body)
+		if err != nil {
+			g.err = err
+			return 0, err
+		}
+		g.zr = zr
+	}
+	n, err := g.zr.Read(p)
+	if err != nil {
+		g.err = err
+	}
+	return n, err
+}
+
+func (g *gzipBody) Close() error { return g.body.Close() }
+
+// An upgradedBody is a 101 response's body: the connection itself, read
+// through what was buffered, written to directly, and closed by its owner.
+type upgradedBody struct{ cc *clientConn }
+
+func (u *upgradedBody) Read(p []byte) (int, error)  { return u.cc.br.Read(p) }
+func (u *upgradedBody) Write(p []byte) (int, error) { return u.cc.c.Write(p) }
+func (u *upgradedBody) Close() error                { return u.cc.c.Close() }

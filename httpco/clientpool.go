@@ -1,0 +1,209 @@
+package httpco
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"slices"
+
+	"github.com/evergo/evergo/ioco"
+	"github.com/evergo/evergo/scheduler"
+)
+
+// A hostPool is the connections of one connKey: the idle ones, oldest
+// first (a request takes the newest), and the tasks waiting for one while
+// MaxConnsPerHost are open.
+type hostPool struct {
+	key     connKey
+	idle    []*clientConn
+	open    int // dialing, active or idle
+	waiters []*connWaiter
+}
+
+// A connWaiter is a task parked in getConn until a connection is handed to
+// it or it may dial.
+type connWaiter struct {
+	t    *scheduler.Task
+	cc   *clientConn // handed over by putIdle
+	dial bool        // a connection closed: it may dial one
+}
+
+func (t *Transport) pool(key connKey) *hostPool {
+	h := t.hosts[key]
+	if h == nil {
+		h = &hostPool{key: key}
+		t.hosts[key] = h
+	}
+	return h
+}
+
+// getConn returns a connection for key: an idle one that is still good,
+// else a new one, parking while MaxConnsPerHost are open. May park the
+// calling task.
+func (t *Transport) getConn(ctx context.Context, key connKey) (*clientConn, error) {
+	h := t.pool(key)
+	for len(h.idle) > 0 {
+		cc := h.idle[len(h.idle)-1]
+		cc.leaveIdle()
+		if cc.stillGood() {
+			return cc, nil
+		}
+		cc.close()
+	}
+	if t.MaxConnsPerHost > 0 && h.open >= t.MaxConnsPerHost {
+		w := &connWaiter{t: scheduler.Current(ctx)}
+		h.waiters = append(h.waiters, w)
+		for w.cc == nil && !w.dial {
+			if err := scheduler.Park(ctx, "httpco: a connection to "+key.addr); err != nil {
+				if i := slices.Index(h.waiters, w); i >= 0 {
+					h.waiters = slices.Delete(h.waiters, i, i+1)
+				} else if w.cc != nil {
+					t.putIdle(w.cc) // handed over as the wait ended: to the next
+				} else {
+					t.passSlot(h) // the right to dial goes to the next
+				}
+				return nil, err
+			}
+		}
+		if w.cc != nil {
+			return w.cc, nil
+		}
+	}
+	h.open++
+	cc, err := t.dial(ctx, key)
+	if err != nil {
+		h.open--
+		t.passSlot(h)
+		return nil, err
+	}
+	cc.h = h
+	return cc, nil
+}
+
+// dial opens a connection for key, with its TLS handshake for https.
+func (t *Transport) dial(ctx context.Context, key connKey) (*clientConn, error) {
+	dial := t.DialContext
+	if dial == nil {
+		dial = ioco.Dial
+	}
+	c, err := dial(ctx, "tcp", key.addr)
+	if err != nil {
+		return nil, err
+	}
+	if key.scheme == "https" {
+		cfg := &tls.Config{}
+		if t.TLSClientConfig != nil {
+			cfg = t.TLSClientConfig.Clone()
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName, _, _ = net.SplitHostPort(key.addr)
+		}
+		cfg.NextProtos = []string{"http/1.1"}
+		hctx := ctx
+		if d := t.TLSHandshakeTimeout; d > 0 {
+			var cancel context.CancelFunc
+			hctx, cancel = scheduler.WithTimeout(ctx, d)
+			defer cancel()
+		}
+		tc := tls.Client(c, cfg)
+		if err := ioco.Handshake(hctx, tc); err != nil {
+			c.Close()
+			return nil, err
+		}
+		c = tc
+	}
+	return newClientConn(t, c), nil
+}
+
+// putIdle takes back a connection whose response was read whole: to the
+// first waiting task, else to the idle list (bounded, with its idle
+// timer), else closed.
+func (t *Transport) putIdle(cc *clientConn) {
+	h := cc.h
+	if len(h.waiters) > 0 {
+		w := h.waiters[0]
+		h.waiters = h.waiters[1:]
+		w.cc = cc
+		w.t.Wake()
+		return
+	}
+	max := t.MaxIdleConnsPerHost
+	if max == 0 {
+		max = http.DefaultMaxIdleConnsPerHost
+	}
+	if t.DisableKeepAlives || len(h.idle) >= max {
+		cc.close()
+		return
+	}
+	if t.MaxIdleConns > 0 && t.idle >= t.MaxIdleConns {
+		t.closeOldestIdle()
+	}
+	h.idle = append(h.idle, cc)
+	t.idle++
+	cc.idleSince = t.loop.Now()
+	if d := t.IdleConnTimeout; d > 0 {
+		cc.idleTimer = t.loop.CallLater(d, func(context.Context) {
+			cc.idleTimer = nil
+			cc.close()
+		})
+	}
+	ioco.OnHangUp(cc.c, cc.hangUp) // a server that closes it takes it out of the list
+}
+
+// closeOldestIdle closes the connection idle the longest over all hosts.
+func (t *Transport) closeOldestIdle() {
+	var oldest *clientConn
+	for _, h := range t.hosts {
+		if len(h.idle) > 0 && (oldest == nil || h.idle[0].idleSince.Before(oldest.idleSince)) {
+			oldest = h.idle[0]
+		}
+	}
+	if oldest != nil {
+		oldest.close()
+	}
+}
+
+// passSlot lets the first waiting task dial, a connection having closed.
+func (t *Transport) passSlot(h *hostPool) {
+	if len(h.waiters) == 0 || t.MaxConnsPerHost > 0 && h.open >= t.MaxConnsPerHost {
+		return
+	}
+	w := h.waiters[0]
+	h.waiters = h.waiters[1:]
+	w.dial = true
+	w.t.Wake()
+}
+
+// leaveIdle takes cc out of its host's idle list.
+func (cc *clientConn) leaveIdle() {
+	h := cc.h
+	if h == nil {
+		return
+	}
+	if i := slices.Index(h.idle, cc); i >= 0 {
+		h.idle = slices.Delete(h.idle, i, i+1)
+		cc.t.idle--
+		ioco.OnHangUp(cc.c, nil)
+		if cc.idleTimer != nil {
+			cc.idleTimer.Cancel()
+			cc.idleTimer = nil
+		}
+	}
+}
+
+// close closes cc, idle or not, and lets a waiting task dial in its place.
+// A second close does nothing. Never parks.
+func (cc *clientConn) close() error {
+	if cc.closed {
+		return nil
+	}
+	cc.closed = true
+	cc.leaveIdle()
+	err := cc.c.Close()
+	if h := cc.h; h != nil {
+		h.open--
+		cc.t.passSlot(h)
+	}
+	return err
+}
