@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"syscall"
@@ -33,7 +34,8 @@ type clientConn struct {
 	reused bool // it served a request before the one it serves
 	busy   bool // a request is in flight, its body included
 	closed bool
-	gen    uint64 // requests so far: a cancellation that comes late checks it
+	gen    uint64   // requests so far: a cancellation that comes late checks it
+	proxy  *url.URL // the proxy plain requests go to, in absolute form; nil: none
 
 	idleSince time.Time
 	idleTimer *scheduler.Handle
@@ -112,8 +114,13 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request) (*http.R
 		return nil, err
 	}
 
-	r, gzipped := t.outgoing(req)
-	err := r.Write(cc.bw)
+	r, gzipped := t.outgoing(req, cc.proxy)
+	var err error
+	if cc.proxy != nil {
+		err = r.WriteProxy(cc.bw)
+	} else {
+		err = r.Write(cc.bw)
+	}
 	if err == nil {
 		err = cc.bw.Flush()
 	}
@@ -179,18 +186,28 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request) (*http.R
 }
 
 // outgoing returns the request to write for req: req itself, or a copy
-// asking for gzip (reported) or saying "Connection: close", as the
-// Transport's settings want; req's header is left as it was.
-func (t *Transport) outgoing(req *http.Request) (*http.Request, bool) {
+// asking for gzip (reported), saying "Connection: close", or carrying the
+// proxy's credentials, as the Transport's settings want; req's header is
+// left as it was.
+func (t *Transport) outgoing(req *http.Request, proxy *url.URL) (*http.Request, bool) {
 	gzip := !t.DisableCompression && req.Method != http.MethodHead &&
 		req.Header.Get("Accept-Encoding") == "" && req.Header.Get("Range") == ""
-	if !gzip && (!t.DisableKeepAlives || req.Close) {
+	auth := ""
+	if proxy != nil && req.Header.Get("Proxy-Authorization") == "" {
+		auth = proxyAuth(proxy)
+	}
+	if !gzip && auth == "" && (!t.DisableKeepAlives || req.Close) {
 		return req, false
 	}
 	r := *req
-	if gzip {
+	if gzip || auth != "" {
 		r.Header = req.Header.Clone()
+	}
+	if gzip {
 		r.Header.Set("Accept-Encoding", "gzip")
+	}
+	if auth != "" {
+		r.Header.Set("Proxy-Authorization", auth)
 	}
 	if t.DisableKeepAlives {
 		r.Close = true

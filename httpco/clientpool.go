@@ -1,10 +1,15 @@
 package httpco
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 
 	"github.com/evergo/evergo/ioco"
@@ -81,39 +86,130 @@ func (t *Transport) getConn(ctx context.Context, key connKey) (*clientConn, erro
 	return cc, nil
 }
 
-// dial opens a connection for key, with its TLS handshake for https.
-func (t *Transport) dial(ctx context.Context, key connKey) (*clientConn, error) {
+// dial opens a connection for key: to its host, or to its proxy (a TLS
+// one for an https proxy), through a CONNECT tunnel to its host for https,
+// with the TLS handshake for https. ctx's end fails a dial under way.
+func (t *Transport) dial(ctx context.Context, key connKey) (cc *clientConn, err error) {
 	dial := t.DialContext
 	if dial == nil {
 		dial = ioco.Dial
 	}
-	c, err := dial(ctx, "tcp", key.addr)
+	var proxy *url.URL
+	addr := key.addr
+	if key.proxy != "" {
+		if proxy, err = url.Parse(key.proxy); err != nil {
+			return nil, err
+		}
+		addr = canonicalAddr(proxy)
+	}
+	c, err := dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	if key.scheme == "https" {
-		cfg := &tls.Config{}
-		if t.TLSClientConfig != nil {
-			cfg = t.TLSClientConfig.Clone()
-		}
-		if cfg.ServerName == "" {
-			cfg.ServerName, _, _ = net.SplitHostPort(key.addr)
-		}
-		cfg.NextProtos = []string{"http/1.1"}
-		hctx := ctx
-		if d := t.TLSHandshakeTimeout; d > 0 {
-			var cancel context.CancelFunc
-			hctx, cancel = scheduler.WithTimeout(ctx, d)
-			defer cancel()
-		}
-		tc := tls.Client(c, cfg)
-		if err := ioco.Handshake(hctx, tc); err != nil {
+	defer func() {
+		if err != nil {
 			c.Close()
+		}
+	}()
+	if proxy != nil && proxy.Scheme == "https" {
+		tc, err := t.tlsClient(ctx, c, proxy.Hostname())
+		if err != nil {
 			return nil, err
 		}
 		c = tc
 	}
-	return newClientConn(t, c), nil
+	if proxy != nil && key.scheme == "https" {
+		if err := t.connect(ctx, c, key.addr, proxy); err != nil {
+			return nil, err
+		}
+	}
+	if key.scheme == "https" {
+		host, _, _ := net.SplitHostPort(key.addr)
+		tc, err := t.tlsClient(ctx, c, host)
+		if err != nil {
+			return nil, err
+		}
+		c = tc
+	}
+	cc = newClientConn(t, c)
+	if proxy != nil && key.scheme == "http" {
+		cc.proxy = proxy // requests go in absolute form, with the proxy's credentials
+	}
+	return cc, nil
+}
+
+// tlsClient makes c a TLS client connection to host, its handshake made.
+func (t *Transport) tlsClient(ctx context.Context, c net.Conn, host string) (net.Conn, error) {
+	cfg := &tls.Config{}
+	if t.TLSClientConfig != nil {
+		cfg = t.TLSClientConfig.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = host
+	}
+	cfg.NextProtos = []string{"http/1.1"}
+	if d := t.TLSHandshakeTimeout; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = scheduler.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	tc := tls.Client(c, cfg)
+	if err := ioco.Handshake(ctx, tc); err != nil {
+		return nil, err
+	}
+	return tc, nil
+}
+
+// connect asks the proxy at the other end of c for a tunnel to addr.
+func (t *Transport) connect(ctx context.Context, c net.Conn, addr string, proxy *url.URL) error {
+	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: addr}, Host: addr, Header: make(http.Header)}
+	if auth := proxyAuth(proxy); auth != "" {
+		req.Header.Set("Proxy-Authorization", auth)
+	}
+	stop := t.closeOnDone(ctx, c)
+	defer stop()
+	if err := req.Write(c); err != nil {
+		return ctxErr(ctx, err)
+	}
+	br := bufio.NewReader(io.LimitReader(c, t.maxHeaderBytes()))
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		return ctxErr(ctx, err)
+	}
+	// The body is not read: after a 200 the tunnel follows the header
+	// (some proxies announce a body they never send), and after a refusal
+	// the connection is closed.
+	switch {
+	case resp.StatusCode != http.StatusOK:
+		return errors.New("httpco: proxy refused CONNECT to " + addr + ": " + resp.Status)
+	case br.Buffered() > 0:
+		return errors.New("httpco: proxy sent bytes after its CONNECT response")
+	}
+	return nil
+}
+
+// closeOnDone closes c when ctx ends, until stop is called: ctx's end
+// comes to the loop as a post (a context may end on any goroutine).
+func (t *Transport) closeOnDone(ctx context.Context, c net.Conn) (stop func()) {
+	done := false
+	stopWatch := context.AfterFunc(ctx, func() {
+		t.loop.Post(func(context.Context) {
+			if !done {
+				c.Close()
+			}
+		})
+	})
+	return func() { done = true; stopWatch() }
+}
+
+// proxyAuth returns the Proxy-Authorization value for proxy's
+// credentials, or "".
+func proxyAuth(proxy *url.URL) string {
+	if proxy.User == nil {
+		return ""
+	}
+	pass, _ := proxy.User.Password()
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(proxy.User.Username()+":"+pass))
 }
 
 // putIdle takes back a connection whose response was read whole: to the

@@ -86,8 +86,12 @@
 // ResponseHeaderTimeout and MaxResponseHeaderBytes bound the wait for a
 // header and its size.
 //
-// Not (yet) held: proxies (the Transport dials every host directly) and
-// CONNECT tunnels; a request with "Expect: 100-continue" sends its body
+// Proxy (from the environment in NewTransport, through
+// golang.org/x/net/http/httpproxy) sends plain requests to an http or
+// https proxy in absolute form and https ones through a CONNECT tunnel,
+// with the proxy URL's credentials as Proxy-Authorization.
+//
+// Not (yet) held: SOCKS proxies; a request with "Expect: 100-continue" sends its body
 // at once, without waiting for the server's 100 (there is no
 // ExpectContinueTimeout); names are resolved by ioco.Dial, on the loop's
 // thread pool.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpproxy"
+
 	"github.com/evergo/evergo/scheduler"
 )
 
@@ -26,6 +28,13 @@ import (
 // loop of its first request; a request from a task of another loop, or
 // from no task, fails. It must not be copied after first use.
 type Transport struct {
+	// Proxy returns the proxy for a request, or nil for none, as
+	// net/http.Transport's: an http or https proxy is sent plain requests
+	// in absolute form and asked for a CONNECT tunnel for https ones. nil
+	// means no proxy; NewTransport sets it from the environment
+	// (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, through
+	// golang.org/x/net/http/httpproxy).
+	Proxy func(*http.Request) (*url.URL, error)
 	// DialContext dials the connections; nil means ioco.Dial. It is
 	// called from the requesting task and may park it.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -67,10 +76,16 @@ type Transport struct {
 }
 
 // NewTransport returns a Transport with http.DefaultTransport's settings:
-// at most 100 idle connections, closed after 90 seconds idle, and TLS
-// handshakes bounded by 10 seconds.
+// the proxies the environment names, at most 100 idle connections, closed
+// after 90 seconds idle, and TLS handshakes bounded by 10 seconds.
 func NewTransport() *Transport {
-	return &Transport{MaxIdleConns: 100, IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second}
+	proxy := httpproxy.FromEnvironment().ProxyFunc()
+	return &Transport{
+		Proxy:               func(req *http.Request) (*url.URL, error) { return proxy(req.URL) },
+		MaxIdleConns:        100,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
+	}
 }
 
 // Errors of RoundTrip's own; the others are the connection's, net/http's
@@ -84,8 +99,9 @@ var (
 
 // A connKey names the connections a request may use.
 type connKey struct {
-	scheme string // "http" or "https"
-	addr   string // host:port
+	proxy  string // the proxy's URL, or ""
+	scheme string // the target's: "http" or "https"
+	addr   string // the target's host:port
 }
 
 // RoundTrip sends req and returns its response, as http.Transport's does:
@@ -99,6 +115,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	key := connKey{scheme: req.URL.Scheme, addr: canonicalAddr(req.URL)}
+	proxy, err := t.proxyFor(req)
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	if proxy != nil {
+		key.proxy = proxy.String()
+	}
 	for retried := false; ; retried = true {
 		cc, err := t.getConn(ctx, key)
 		if err != nil {
@@ -141,6 +165,21 @@ func (t *Transport) check(ctx context.Context, req *http.Request) error {
 		return ErrWrongLoop
 	}
 	return ctx.Err()
+}
+
+// proxyFor returns req's proxy, or nil.
+func (t *Transport) proxyFor(req *http.Request) (*url.URL, error) {
+	if t.Proxy == nil {
+		return nil, nil
+	}
+	u, err := t.Proxy(req)
+	if err != nil || u == nil {
+		return nil, err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, errors.New("httpco: unsupported proxy scheme " + `"` + u.Scheme + `"`)
+	}
+	return u, nil
 }
 
 // CloseIdleConnections closes the connections that wait idle for a
