@@ -149,8 +149,14 @@ func buildQuery(q dnsmessage.Question) ([]byte, error) {
 // reply sends msg again over TCP. timeout, on the loop's clock, bounds
 // both. May park the calling task.
 func exchange(ctx context.Context, server string, q dnsmessage.Question, msg []byte, timeout time.Duration) ([]byte, error) {
-	ctx, cancel := scheduler.WithTimeout(ctx, timeout)
-	defer cancel()
+	// A timeout of its own only when it ends before ctx: one cut to ctx's
+	// deadline could expire, when made, before ctx's own timer has run,
+	// and the lookup would report a timeout that ctx does not report yet.
+	if d, ok := ctx.Deadline(); !ok || scheduler.Now(ctx).Add(timeout).Before(d) {
+		var cancel context.CancelFunc
+		ctx, cancel = scheduler.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	id := uint16(rand.Uint32())
 	msg[2], msg[3] = byte(id>>8), byte(id)
 	c, err := Dial(ctx, "udp", server)

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/net/dns/dnsmessage"
 
+	"github.com/evergo/evergo/internal/parktest"
 	"github.com/evergo/evergo/ioco"
 	"github.com/evergo/evergo/scheduler"
 )
@@ -165,6 +166,34 @@ func TestResolverLookupEndsWithItsContext(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// resolverCalls are the Resolver's lookups, each of a name that the
+// server never answers, for the rules every parking call keeps.
+func resolverCalls(t *testing.T) map[string]parktest.Setup {
+	s := newDNSServer(t)
+	s.set(s.silent, "mute.test.")
+	s.set(s.silent, "_x._tcp.mute.test.")
+	r := testResolver(t, s, "")
+	lookup := func(f func(ctx context.Context) error) parktest.Setup {
+		return func(context.Context) func(ctx context.Context) error {
+			r.Reload() // a Resolver belongs to one loop: forget this one's
+			*r = ioco.Resolver{Conf: r.Conf, HostsFile: r.HostsFile, NSSwitchFile: r.NSSwitchFile}
+			return f
+		}
+	}
+	return map[string]parktest.Setup{
+		"Resolver.LookupHost": lookup(func(ctx context.Context) error { _, err := r.LookupHost(ctx, "mute.test"); return err }),
+		"Resolver.LookupSRV":  lookup(func(ctx context.Context) error { _, _, err := r.LookupSRV(ctx, "x", "tcp", "mute.test"); return err }),
+	}
+}
+
+func TestResolverLookupsReturnOnlyWhatTheirContextReports(t *testing.T) {
+	parktest.ReturnsOnlyWhatCtxReports(t, resolverCalls(t))
+}
+
+func TestResolverLookupsOfADyingTaskReturnErrKilled(t *testing.T) {
+	parktest.DyingTaskGetsErrKilled(t, resolverCalls(t))
 }
 
 func TestResolverRetriesOverTCPAfterATruncatedAnswer(t *testing.T) {
