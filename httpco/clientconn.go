@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/sys/unix"
 
 	"github.com/evergo/evergo/scheduler"
@@ -115,6 +116,16 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request) (*http.R
 	}
 
 	r, gzipped := t.outgoing(req, cc.proxy)
+	var cb *continueBody
+	if t.ExpectContinueTimeout > 0 && r.Body != nil && r.Body != http.NoBody &&
+		httpguts.HeaderValuesContainsToken(r.Header["Expect"], "100-continue") {
+		// Request.Write flushes the header before it reads a body of
+		// this type: the first read waits for the server's answer.
+		cb = &continueBody{cc: cc, ctx: ctx, r: r, body: r.Body}
+		rr := *r
+		rr.Body = cb
+		r = &rr
+	}
 	var err error
 	if cc.proxy != nil {
 		err = r.WriteProxy(cc.bw)
@@ -124,43 +135,31 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request) (*http.R
 	if err == nil {
 		err = cc.bw.Flush()
 	}
-	if err != nil {
+	var resp *http.Response
+	switch {
+	case cb != nil && cb.final != nil:
+		// The server answered before the body went: the answer is the
+		// request's, and the connection, with a request cut short on it,
+		// serves no other.
+		resp, err = cb.final, nil
+		r.Close = true
+	case cb != nil && cb.err != nil:
+		return fail(cb.err)
+	case err != nil:
 		if reused {
 			err = fmt.Errorf("%w: %w", errDeadConn, err)
 		}
 		return fail(err)
-	}
-
-	var deadline time.Time
-	if d := t.ResponseHeaderTimeout; d > 0 {
-		deadline = scheduler.Now(ctx).Add(d)
-		cc.c.SetReadDeadline(deadline)
-	}
-	var resp *http.Response
-	for {
-		cc.lr.N = t.maxHeaderBytes()
-		resp, err = http.ReadResponse(cc.br, r)
-		if err != nil || resp.StatusCode >= 200 || resp.StatusCode < 100 || resp.StatusCode == http.StatusSwitchingProtocols {
-			break
-		}
-		// An informational response (100 Continue, 103 Early Hints): the
-		// final one follows.
-	}
-	hitLimit := cc.lr.N == 0
-	cc.lr.N = noLimit
-	if !deadline.IsZero() {
-		cc.c.SetReadDeadline(time.Time{})
-	}
-	switch {
-	case err == nil:
-	case hitLimit:
-		return fail(fmt.Errorf("httpco: server response headers exceeded %d bytes; aborted", t.maxHeaderBytes()))
-	case !deadline.IsZero() && errors.Is(err, os.ErrDeadlineExceeded):
-		return fail(errors.New("httpco: timeout awaiting response headers"))
-	case reused && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)) && cc.br.Buffered() == 0:
-		return fail(fmt.Errorf("%w: %w", errDeadConn, err))
 	default:
-		return fail(err)
+		resp, err = cc.readResponse(ctx, r, t.ResponseHeaderTimeout, false)
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return fail(errors.New("httpco: timeout awaiting response headers"))
+		case err != nil && reused && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)) && cc.br.Buffered() == 0:
+			return fail(fmt.Errorf("%w: %w", errDeadConn, err))
+		case err != nil:
+			return fail(err)
+		}
 	}
 
 	if resp.StatusCode == http.StatusSwitchingProtocols {
@@ -184,6 +183,75 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request) (*http.R
 	}
 	return resp, nil
 }
+
+// readResponse reads the header of r's next response, skipping
+// informational ones (100 Continue, 103 Early Hints) unless continues is
+// set, and bounded by d on the loop's clock when d > 0 (the error is then
+// os.ErrDeadlineExceeded) and by MaxResponseHeaderBytes. May park the
+// calling task.
+func (cc *clientConn) readResponse(ctx context.Context, r *http.Request, d time.Duration, continues bool) (*http.Response, error) {
+	if d > 0 {
+		cc.c.SetReadDeadline(scheduler.Now(ctx).Add(d))
+		defer cc.c.SetReadDeadline(time.Time{})
+	}
+	max := cc.t.maxHeaderBytes()
+	for {
+		cc.lr.N = max
+		resp, err := http.ReadResponse(cc.br, r)
+		hitLimit := cc.lr.N == 0
+		cc.lr.N = noLimit
+		switch {
+		case hitLimit:
+			return nil, fmt.Errorf("httpco: server response headers exceeded %d bytes; aborted", max)
+		case err != nil:
+			return nil, err
+		case resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols:
+			return resp, nil
+		case continues && resp.StatusCode == http.StatusContinue:
+			return resp, nil
+		}
+	}
+}
+
+// A continueBody is the body of a request with "Expect: 100-continue".
+// Its first Read, which Request.Write makes once it has flushed the
+// header, waits for the server at most ExpectContinueTimeout: after "100
+// Continue", or nothing, the body goes; a final response that comes
+// instead ends the body there (Read fails, and so does the Write) and is
+// the request's.
+type continueBody struct {
+	cc     *clientConn
+	ctx    context.Context
+	r      *http.Request
+	body   io.ReadCloser
+	waited bool
+	final  *http.Response // the server's answer, instead of 100
+	err    error          // the wait's failure
+}
+
+var errBodyNotSent = errors.New("httpco: the server answered before the request's body was sent")
+
+func (b *continueBody) Read(p []byte) (int, error) {
+	if !b.waited {
+		b.waited = true
+		resp, err := b.cc.readResponse(b.ctx, b.r, b.cc.t.ExpectContinueTimeout, true)
+		switch {
+		case err == nil && resp.StatusCode == http.StatusContinue:
+		case err == nil:
+			b.final = resp
+			return 0, errBodyNotSent
+		case errors.Is(err, os.ErrDeadlineExceeded) && b.cc.br.Buffered() == 0:
+			// No answer in time: the body goes, as the server may not
+			// know the expectation (RFC 9110, 10.1.1).
+		default:
+			b.err = err
+			return 0, err
+		}
+	}
+	return b.body.Read(p)
+}
+
+func (b *continueBody) Close() error { return b.body.Close() }
 
 // outgoing returns the request to write for req: req itself, or a copy
 // asking for gzip (reported), saying "Connection: close", or carrying the

@@ -91,10 +91,15 @@
 // https proxy in absolute form and https ones through a CONNECT tunnel,
 // with the proxy URL's credentials as Proxy-Authorization.
 //
-// Not (yet) held: SOCKS proxies; a request with "Expect: 100-continue" sends its body
-// at once, without waiting for the server's 100 (there is no
-// ExpectContinueTimeout); names are resolved by ioco.Dial, on the loop's
-// thread pool.
+// A request with a body and "Expect: 100-continue" sends its header, and
+// its body once the server says "100 Continue" or ExpectContinueTimeout
+// passes; a final response that comes first is the request's, and the
+// body is not sent.
+//
+// Not (yet) held: SOCKS proxies; names are resolved by ioco.Dial, on the
+// loop's thread pool; a GET, HEAD or DELETE whose body has no
+// ContentLength has its first byte probed by net/http's Request.Write on
+// a goroutine of its own (give such a body its length).
 //
 // # Calling context
 //

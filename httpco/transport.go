@@ -69,6 +69,12 @@ type Transport struct {
 	// MaxResponseHeaderBytes bounds a response's header; zero means
 	// net/http's default (10 MiB).
 	MaxResponseHeaderBytes int64
+	// ExpectContinueTimeout is how long a request with a body and
+	// "Expect: 100-continue" waits, once its header is sent, for the
+	// server's "100 Continue" before it sends its body anyway, on the
+	// loop's clock. A final response that comes first is the request's,
+	// and the body is not sent. Zero sends the body at once.
+	ExpectContinueTimeout time.Duration
 
 	loop  *scheduler.Loop
 	hosts map[connKey]*hostPool
@@ -77,14 +83,16 @@ type Transport struct {
 
 // NewTransport returns a Transport with http.DefaultTransport's settings:
 // the proxies the environment names, at most 100 idle connections, closed
-// after 90 seconds idle, and TLS handshakes bounded by 10 seconds.
+// after 90 seconds idle, TLS handshakes bounded by 10 seconds, and a
+// second's wait for "100 Continue".
 func NewTransport() *Transport {
 	proxy := httpproxy.FromEnvironment().ProxyFunc()
 	return &Transport{
-		Proxy:               func(req *http.Request) (*url.URL, error) { return proxy(req.URL) },
-		MaxIdleConns:        100,
-		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: 10 * time.Second,
+		Proxy:                 func(req *http.Request) (*url.URL, error) { return proxy(req.URL) },
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
 	}
 }
 
