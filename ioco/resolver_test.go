@@ -177,7 +177,8 @@ func resolverCalls(t *testing.T) map[string]parktest.Setup {
 	r := testResolver(t, s, "")
 	lookup := func(f func(ctx context.Context) error) parktest.Setup {
 		return func(context.Context) func(ctx context.Context) error {
-			r.Reload() // a Resolver belongs to one loop: forget this one's
+			// A Resolver belongs to the loop of its first lookup: a fresh
+			// one for each of the checks' loops.
 			*r = ioco.Resolver{Conf: r.Conf, HostsFile: r.HostsFile, NSSwitchFile: r.NSSwitchFile}
 			return f
 		}
