@@ -5,18 +5,17 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-
-	"github.com/evergo/evergo/futures"
 )
 
 // Dial connects to addr on network from the task that ctx carries, parking
 // it until the connection is made; ctx's deadline bounds the whole dial.
 // Networks: "tcp", "tcp4", "tcp6" (a *TCPConn), "udp", "udp4", "udp6" (a
 // *UDPConn to one peer) and "unix" (a *UnixConn; addr is the socket's
-// path). A host that is not an IP address is resolved by the system
-// resolver (net.DefaultResolver) on the loop's thread pool
-// (futures.LoopPool), so that the loop runs on meanwhile; every address it
-// returns is tried in order, and the last error is returned. Errors are
+// path). A host that is not an IP address is resolved by the loop's
+// Resolver (LoopResolver: DNS over this package's conns, parking only the
+// calling task, or the system's resolver on the loop's thread pool where
+// nsswitch.conf names other sources); every address it returns is tried
+// in order, and the last error is returned. Errors are
 // *net.OpError as in package net, with a *net.DNSError inside for a name
 // that does not resolve. May park the calling task.
 func Dial(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -55,8 +54,7 @@ func Dial(ctx context.Context, network, addr string) (net.Conn, error) {
 
 // resolve returns the addresses of host for network: the host itself if it
 // is an IP address, the loopback address for "localhost" (and for no host),
-// and otherwise the system resolver's answer, looked up on the loop's
-// thread pool.
+// and otherwise the loop's Resolver's answer.
 func resolve(ctx context.Context, network, host string) ([]netip.Addr, error) {
 	if ip, err := netip.ParseAddr(host); err == nil {
 		return []netip.Addr{ip}, nil
@@ -64,23 +62,11 @@ func resolve(ctx context.Context, network, host string) ([]netip.Addr, error) {
 	if host == "" || host == "localhost" {
 		return []netip.Addr{loopback(network)}, nil
 	}
-	pool, err := futures.LoopPool(ctx)
+	r, err := LoopResolver(ctx)
 	if err != nil {
 		return nil, err
 	}
-	deadline, hasDeadline := ctx.Deadline()
-	f, err := futures.Submit(ctx, pool, func(pctx context.Context) ([]netip.Addr, error) {
-		if hasDeadline {
-			var cancel context.CancelFunc
-			pctx, cancel = context.WithDeadline(pctx, deadline)
-			defer cancel()
-		}
-		return net.DefaultResolver.LookupNetIP(pctx, ipNetwork(network), host)
-	})
-	if err != nil {
-		return nil, err
-	}
-	ips, err := f.Get(ctx)
+	ips, err := r.LookupNetIP(ctx, ipNetwork(network), host)
 	if err != nil {
 		return nil, err
 	}
