@@ -19,6 +19,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/sys/unix"
 
+	"github.com/evergo/evergo/ioco"
 	"github.com/evergo/evergo/scheduler"
 )
 
@@ -55,10 +56,14 @@ func newClientConn(t *Transport, c net.Conn) *clientConn {
 // stillGood reports whether an idle connection may serve a request: the
 // server has neither closed it nor sent anything unasked (a byte that
 // comes before a request belongs to no response, and the connection is
-// out of step). One recv(2) with MSG_PEEK tells, without reading.
+// out of step). ioco.Quiet tells most often; one recv(2) with MSG_PEEK
+// otherwise, without reading.
 func (cc *clientConn) stillGood() bool {
 	if cc.closed || cc.br.Buffered() > 0 {
 		return false
+	}
+	if ioco.Quiet(cc.c) {
+		return true // nothing came since the response's last read: no recv needed
 	}
 	raw := cc.c
 	if tc, ok := raw.(*tls.Conn); ok {

@@ -277,7 +277,11 @@ func (cc *clientConn) leaveIdle() {
 	if h == nil {
 		return
 	}
-	if i := slices.Index(h.idle, cc); i >= 0 {
+	i := len(h.idle) - 1 // most often the newest: getConn takes it
+	if i < 0 || h.idle[i] != cc {
+		i = slices.Index(h.idle, cc)
+	}
+	if i >= 0 {
 		h.idle = slices.Delete(h.idle, i, i+1)
 		cc.t.idle--
 		ioco.OnHangUp(cc.c, nil)

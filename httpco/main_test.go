@@ -1,6 +1,7 @@
 package httpco_test
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -9,6 +10,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if addr := os.Getenv(benchServerEnv); addr != "" {
+		serveBenchPeer(addr) // the benchmarks' server, in a process of its own
+		return
+	}
 	// Importing ants (through ioco's thread pool) starts its default pool
 	// (panjf2000/ants#373), which httpco never uses: release it so that
 	// goleak holds every other goroutine to account.

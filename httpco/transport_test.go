@@ -304,3 +304,55 @@ func TestTransportRefusesARequestFromNoTask(t *testing.T) {
 		t.Errorf("err = %v, want ErrNoTask", err)
 	}
 }
+
+// An idle connection on which the server sent something unasked is not
+// reused: those bytes belong to no request.
+func TestTransportDoesNotReuseAConnectionWithUnaskedBytes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodyRead, junkSent := make(chan struct{}), make(chan struct{})
+	var conns atomic.Int32
+	var wg sync.WaitGroup
+	defer func() { ln.Close(); wg.Wait() }()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for first := true; ; first = false {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			br := bufio.NewReader(c)
+			if _, err := http.ReadRequest(br); err == nil {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			}
+			if first {
+				<-bodyRead
+				io.WriteString(c, "JUNK") // in the client's receive queue before junkSent
+				close(junkSent)
+				defer c.Close()
+				continue
+			}
+			c.Close()
+		}
+	}()
+	url := "http://" + ln.Addr().String()
+	tr := httpco.NewTransport()
+	tr.ResponseHeaderTimeout = 5 * time.Second // a bound on a failure (JUNK read as a response), not on success
+	onLoop(t, tr, func(ctx context.Context, client *http.Client) {
+		if body, err := getBody(ctx, client, url); body != "ok" || err != nil {
+			t.Errorf("first GET: %q, %v", body, err)
+		}
+		close(bodyRead)
+		scheduler.Recv(ctx, junkSent)
+		if body, err := getBody(ctx, client, url); body != "ok" || err != nil {
+			t.Errorf("second GET: %q, %v; want ok on a new connection", body, err)
+		}
+	})
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
+}

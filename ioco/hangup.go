@@ -3,6 +3,8 @@ package ioco
 import (
 	"crypto/tls"
 	"net"
+
+	"github.com/evergo/evergo/scheduler"
 )
 
 // OnHangUp registers fn to be called once, on the loop, when the peer of
@@ -26,4 +28,26 @@ func OnHangUp(c net.Conn, fn func()) bool {
 		return false
 	}
 	return true
+}
+
+// Quiet reports whether c, a stream conn of this package (or a *tls.Conn
+// over one), is known to have nothing to read: its last read found the
+// receive queue empty, and the poller has reported nothing since (no data,
+// no end of file, no error). False means that is not known, not that
+// something came; a client that reuses a kept-alive connection asks this
+// first and looks with a system call only when it must. Never parks.
+func Quiet(c net.Conn) bool {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	var fd *netFD
+	switch c := c.(type) {
+	case *TCPConn:
+		fd = &c.netFD
+	case *UnixConn:
+		fd = &c.netFD
+	default:
+		return false
+	}
+	return !fd.closed && fd.drained && !fd.pfd.Pending(scheduler.Read) && !fd.pfd.HungUp()
 }

@@ -86,6 +86,11 @@ func Register(ctx context.Context, fd int) (*FD, error) {
 // parks.
 func (p *FD) HungUp() bool { return p.hup }
 
+// Pending reports whether an edge for mode came while no task waited and
+// has not been consumed by a Wait since: for Read, that something (data,
+// end of file) may have arrived. Never parks.
+func (p *FD) Pending(mode Mode) bool { return p.ready&mode != 0 }
+
 // OnHangUp registers fn to be called once, on the loop, when the poller
 // first reports a hang-up of the fd (the peer stopped writing, or the fd
 // failed), as a server needs to notice a client that went away while a
