@@ -38,8 +38,12 @@ type clientConn struct {
 	closed bool
 	gen    uint64   // requests so far: a cancellation that comes late checks it
 	proxy  *url.URL // the proxy plain requests go to, in absolute form; nil: none
+	// headerRead is how many bytes the last readResponse took from the
+	// connection: a wait for "100 Continue" that timed out having taken
+	// some has left the connection out of step.
+	headerRead int64
 
-	idleSince time.Time
+	idleSeq   uint64 // when it went idle, in the Transport's count
 	idleTimer *scheduler.Handle
 	hangUp    func() // close, made once: ioco.OnHangUp's function while idle
 }
@@ -97,7 +101,10 @@ func (t *Transport) maxHeaderBytes() int64 {
 // roundTrip writes req on cc and reads its response's header. On error cc
 // is closed; a reused connection that failed before any of the response
 // came fails with errDeadConn in its chain. May park the calling task.
-func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request) (*http.Response, error) {
+//
+// sent reports whether req's body was handed to Request.Write, which
+// closes it.
+func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request) (resp *http.Response, sent bool, err error) {
 	t := cc.t
 	reused := cc.reused
 	cc.reused, cc.busy = true, true
@@ -113,14 +120,18 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request) (*http.R
 			}
 		})
 	})
-	fail := func(err error) (*http.Response, error) {
+	fail := func(err error) (*http.Response, bool, error) {
 		stop()
 		cc.busy = false
 		cc.close()
-		return nil, err
+		return nil, sent, err
 	}
 
-	r, gzipped := t.outgoing(req, cc.proxy)
+	r, gzipped, err := t.outgoing(req, cc.proxy)
+	if err != nil {
+		return fail(err)
+	}
+	sent = true // Write closes the body, whatever happens
 	var cb *continueBody
 	if t.ExpectContinueTimeout > 0 && r.Body != nil && r.Body != http.NoBody &&
 		httpguts.HeaderValuesContainsToken(r.Header["Expect"], "100-continue") {
@@ -131,7 +142,6 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request) (*http.R
 		rr.Body = cb
 		r = &rr
 	}
-	var err error
 	if cc.proxy != nil {
 		err = r.WriteProxy(cc.bw)
 	} else {
@@ -140,7 +150,6 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request) (*http.R
 	if err == nil {
 		err = cc.bw.Flush()
 	}
-	var resp *http.Response
 	switch {
 	case cb != nil && cb.final != nil:
 		// The server answered before the body went: the answer is the
@@ -171,7 +180,7 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request) (*http.R
 		stop()
 		cc.leavePool()
 		resp.Body = &upgradedBody{cc: cc}
-		return resp, nil
+		return resp, sent, nil
 	}
 	body := &clientBody{cc: cc, ctx: ctx, rc: resp.Body, stop: stop,
 		keep: !resp.Close && !r.Close && !t.DisableKeepAlives}
@@ -186,7 +195,7 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request) (*http.R
 	if resp.ContentLength == 0 && !resp.Uncompressed || req.Method == http.MethodHead {
 		body.finish(true) // nothing to read: the connection is free now
 	}
-	return resp, nil
+	return resp, sent, nil
 }
 
 // readResponse reads the header of r's next response, skipping
@@ -200,13 +209,18 @@ func (cc *clientConn) readResponse(ctx context.Context, r *http.Request, d time.
 		defer cc.c.SetReadDeadline(time.Time{})
 	}
 	max := cc.t.maxHeaderBytes()
-	for {
+	cc.headerRead = 0
+	for informational := 0; ; informational++ {
 		cc.lr.N = max
+		buffered := cc.br.Buffered()
 		resp, err := http.ReadResponse(cc.br, r)
+		// (the bound counts what bufio read ahead of the header too: it
+		// is only the cause of a failure)
 		hitLimit := cc.lr.N == 0
+		cc.headerRead += max - cc.lr.N + int64(buffered-cc.br.Buffered())
 		cc.lr.N = noLimit
 		switch {
-		case hitLimit:
+		case err != nil && hitLimit:
 			return nil, fmt.Errorf("httpco: server response headers exceeded %d bytes; aborted", max)
 		case err != nil:
 			return nil, err
@@ -214,6 +228,8 @@ func (cc *clientConn) readResponse(ctx context.Context, r *http.Request, d time.
 			return resp, nil
 		case continues && resp.StatusCode == http.StatusContinue:
 			return resp, nil
+		case informational == 4:
+			return nil, errors.New("httpco: too many 1xx informational responses") // as net/http, after 5
 		}
 	}
 }
@@ -245,7 +261,7 @@ func (b *continueBody) Read(p []byte) (int, error) {
 		case err == nil:
 			b.final = resp
 			return 0, errBodyNotSent
-		case errors.Is(err, os.ErrDeadlineExceeded) && b.cc.br.Buffered() == 0:
+		case errors.Is(err, os.ErrDeadlineExceeded) && b.cc.headerRead == 0:
 			// No answer in time: the body goes, as the server may not
 			// know the expectation (RFC 9110, 10.1.1).
 		default:
@@ -259,18 +275,19 @@ func (b *continueBody) Read(p []byte) (int, error) {
 func (b *continueBody) Close() error { return b.body.Close() }
 
 // outgoing returns the request to write for req: req itself, or a copy
-// asking for gzip (reported), saying "Connection: close", or carrying the
-// proxy's credentials, as the Transport's settings want; req's header is
-// left as it was.
-func (t *Transport) outgoing(req *http.Request, proxy *url.URL) (*http.Request, bool) {
+// asking for gzip (reported), saying "Connection: close", carrying the
+// proxy's credentials, or with a body of unknown length looked into, as
+// the Transport's settings want; req's header is left as it was.
+func (t *Transport) outgoing(req *http.Request, proxy *url.URL) (*http.Request, bool, error) {
 	gzip := !t.DisableCompression && req.Method != http.MethodHead &&
 		req.Header.Get("Accept-Encoding") == "" && req.Header.Get("Range") == ""
 	auth := ""
 	if proxy != nil && req.Header.Get("Proxy-Authorization") == "" {
 		auth = proxyAuth(proxy)
 	}
-	if !gzip && auth == "" && (!t.DisableKeepAlives || req.Close) {
-		return req, false
+	unknown := req.Body != nil && req.Body != http.NoBody && req.ContentLength == 0 && len(req.TransferEncoding) == 0
+	if !gzip && auth == "" && !unknown && (!t.DisableKeepAlives || req.Close) {
+		return req, false, nil
 	}
 	r := *req
 	if gzip || auth != "" {
@@ -285,7 +302,27 @@ func (t *Transport) outgoing(req *http.Request, proxy *url.URL) (*http.Request, 
 	if t.DisableKeepAlives {
 		r.Close = true
 	}
-	return &r, gzip
+	if unknown {
+		// Request.Write would read the first byte of such a body on a
+		// goroutine of its own (for a GET, to see whether there is a
+		// body at all): read here, in the task, and say what it found.
+		var b [1]byte
+		n, err := io.ReadFull(req.Body, b[:])
+		switch {
+		case n == 0 && err == io.EOF:
+			req.Body.Close()
+			r.Body = http.NoBody
+		case n == 1:
+			r.Body = struct {
+				io.Reader
+				io.Closer
+			}{io.MultiReader(strings.NewReader(string(b[:])), req.Body), req.Body}
+			r.ContentLength, r.TransferEncoding = -1, []string{"chunked"}
+		default:
+			return nil, false, err
+		}
+	}
+	return &r, gzip, nil
 }
 
 // leavePool takes cc out of its Transport's accounting for good: its
@@ -296,6 +333,7 @@ func (cc *clientConn) leavePool() {
 		cc.h = nil
 		h.open--
 		cc.t.passSlot(h)
+		cc.t.dropIfEmpty(h)
 	}
 }
 

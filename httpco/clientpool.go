@@ -44,8 +44,10 @@ func (t *Transport) pool(key connKey) *hostPool {
 }
 
 // getConn returns a connection for key: an idle one that is still good,
-// else a new one, parking while MaxConnsPerHost are open. May park the
-// calling task.
+// else a new one, parking behind the tasks already waiting while
+// MaxConnsPerHost are open. A task killed or whose ctx ends while it
+// waits or dials gives up what it was given (a connection, the right to
+// dial) to the next. May park the calling task.
 func (t *Transport) getConn(ctx context.Context, key connKey) (*clientConn, error) {
 	h := t.pool(key)
 	for len(h.idle) > 0 {
@@ -56,34 +58,60 @@ func (t *Transport) getConn(ctx context.Context, key connKey) (*clientConn, erro
 		}
 		cc.close()
 	}
-	if t.MaxConnsPerHost > 0 && h.open >= t.MaxConnsPerHost {
-		w := &connWaiter{t: scheduler.Current(ctx)}
-		h.waiters = append(h.waiters, w)
-		for w.cc == nil && !w.dial {
-			if err := scheduler.Park(ctx, "httpco: a connection to "+key.addr); err != nil {
-				if i := slices.Index(h.waiters, w); i >= 0 {
-					h.waiters = slices.Delete(h.waiters, i, i+1)
-				} else if w.cc != nil {
-					t.putIdle(w.cc) // handed over as the wait ended: to the next
-				} else {
-					t.passSlot(h) // the right to dial goes to the next
-				}
-				return nil, err
-			}
+	if t.MaxConnsPerHost > 0 && (h.open >= t.MaxConnsPerHost || len(h.waiters) > 0) {
+		cc, err := t.wait(ctx, h)
+		if err != nil || cc != nil {
+			return cc, err
 		}
-		if w.cc != nil {
-			return w.cc, nil
-		}
+		// A connection closed: its slot, counted in h.open, is this task's.
+	} else {
+		h.open++
 	}
-	h.open++
+	dialed := false
+	defer func() {
+		if !dialed { // failed, ctx ended, or killed: the slot goes on
+			h.open--
+			t.passSlot(h)
+		}
+	}()
 	cc, err := t.dial(ctx, key)
 	if err != nil {
-		h.open--
-		t.passSlot(h)
 		return nil, err
 	}
+	dialed = true
 	cc.h = h
 	return cc, nil
+}
+
+// wait parks the calling task, after those already waiting, until putIdle
+// hands it a connection (returned) or passSlot lets it dial one (nil). May
+// park the calling task.
+func (t *Transport) wait(ctx context.Context, h *hostPool) (cc *clientConn, err error) {
+	w := &connWaiter{t: scheduler.Current(ctx)}
+	h.waiters = append(h.waiters, w)
+	served := false
+	defer func() {
+		if served {
+			return
+		}
+		// ctx ended or the task is being killed (its deferred calls run).
+		switch i := slices.Index(h.waiters, w); {
+		case i >= 0:
+			h.waiters = slices.Delete(h.waiters, i, i+1)
+		case w.cc != nil:
+			t.putIdle(w.cc) // handed over as the wait ended: to the next
+		case w.dial:
+			h.open--
+			t.passSlot(h)
+		}
+	}()
+	for w.cc == nil && !w.dial {
+		if err := scheduler.Park(ctx, "httpco: a connection to "+h.key.addr); err != nil {
+			return nil, err
+		}
+	}
+	served = true
+	return w.cc, nil
 }
 
 // dial opens a connection for key: to its host, or to its proxy (a TLS
@@ -107,7 +135,7 @@ func (t *Transport) dial(ctx context.Context, key connKey) (cc *clientConn, err 
 		return nil, err
 	}
 	defer func() {
-		if err != nil {
+		if cc == nil { // failed, or the task is being killed
 			c.Close()
 		}
 	}()
@@ -237,7 +265,8 @@ func (t *Transport) putIdle(cc *clientConn) {
 	}
 	h.idle = append(h.idle, cc)
 	t.idle++
-	cc.idleSince = t.loop.Now()
+	t.idleSeq++
+	cc.idleSeq = t.idleSeq
 	if d := t.IdleConnTimeout; d > 0 {
 		cc.idleTimer = t.loop.CallLater(d, func(context.Context) {
 			cc.idleTimer = nil
@@ -247,11 +276,12 @@ func (t *Transport) putIdle(cc *clientConn) {
 	ioco.OnHangUp(cc.c, cc.hangUp) // a server that closes it takes it out of the list
 }
 
-// closeOldestIdle closes the connection idle the longest over all hosts.
+// closeOldestIdle closes the connection idle the longest over all hosts
+// (the first put idle: a tie on the clock is no tie here).
 func (t *Transport) closeOldestIdle() {
 	var oldest *clientConn
 	for _, h := range t.hosts {
-		if len(h.idle) > 0 && (oldest == nil || h.idle[0].idleSince.Before(oldest.idleSince)) {
+		if len(h.idle) > 0 && (oldest == nil || h.idle[0].idleSeq < oldest.idleSeq) {
 			oldest = h.idle[0]
 		}
 	}
@@ -267,6 +297,7 @@ func (t *Transport) passSlot(h *hostPool) {
 	}
 	w := h.waiters[0]
 	h.waiters = h.waiters[1:]
+	h.open++ // reserved for w: nobody dials ahead of it
 	w.dial = true
 	w.t.Wake()
 }
@@ -304,6 +335,15 @@ func (cc *clientConn) close() error {
 	if h := cc.h; h != nil {
 		h.open--
 		cc.t.passSlot(h)
+		cc.t.dropIfEmpty(h)
 	}
 	return err
+}
+
+// dropIfEmpty forgets h once it has no connection and no waiter: a
+// crawler meets many hosts once each.
+func (t *Transport) dropIfEmpty(h *hostPool) {
+	if h.open == 0 && len(h.idle) == 0 && len(h.waiters) == 0 && t.hosts[h.key] == h {
+		delete(t.hosts, h.key)
+	}
 }

@@ -96,10 +96,14 @@
 // passes; a final response that comes first is the request's, and the
 // body is not sent.
 //
-// Not (yet) held: SOCKS proxies; names are resolved by ioco.Dial, on the
-// loop's thread pool; a GET, HEAD or DELETE whose body has no
-// ContentLength has its first byte probed by net/http's Request.Write on
-// a goroutine of its own (give such a body its length).
+// Names are resolved by ioco.Dial, with the loop's ioco.Resolver. A
+// request body of unknown length is looked into in the calling task (a
+// GET whose body turns out empty goes without one), where net/http's
+// Request.Write would read its first byte on a goroutine of its own. Idle
+// connections are bounded per host and in all (the one idle longest is
+// closed first), and a host with no connection left is forgotten.
+//
+// Not (yet) held: SOCKS proxies; HTTP/2.
 //
 // # Calling context
 //

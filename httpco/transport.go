@@ -76,9 +76,10 @@ type Transport struct {
 	// and the body is not sent. Zero sends the body at once.
 	ExpectContinueTimeout time.Duration
 
-	loop  *scheduler.Loop
-	hosts map[connKey]*hostPool
-	idle  int // idle connections over all hosts
+	loop    *scheduler.Loop
+	hosts   map[connKey]*hostPool // the hosts with a connection or a waiter
+	idle    int                   // idle connections over all hosts
+	idleSeq uint64                // connections put idle so far
 }
 
 // NewTransport returns a Transport with http.DefaultTransport's settings:
@@ -137,12 +138,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeBody(req)
 			return nil, ctxErr(ctx, err)
 		}
-		resp, err := cc.roundTrip(ctx, req)
+		resp, sent, err := cc.roundTrip(ctx, req)
 		if err == nil {
 			return resp, nil
 		}
 		if retried || !cc.reused || !replayable(req, err) {
-			closeBody(req)
+			if !sent {
+				closeBody(req)
+			}
 			return nil, ctxErr(ctx, err)
 		}
 		if req, err = rewound(req); err != nil {
@@ -191,8 +194,9 @@ func (t *Transport) proxyFor(req *http.Request) (*url.URL, error) {
 }
 
 // CloseIdleConnections closes the connections that wait idle for a
-// request; those in use are closed once their responses are read. Never
-// parks.
+// request; those in use are not touched, and go idle as usual. Call it on
+// the loop (a task or a callback); from another goroutine, through
+// scheduler.Loop.Post. Never parks.
 func (t *Transport) CloseIdleConnections() {
 	for _, h := range t.hosts {
 		for len(h.idle) > 0 {

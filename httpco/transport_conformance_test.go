@@ -276,6 +276,20 @@ var conformanceCases = []conformanceCase{
 		},
 	},
 	{
+		name: "a header under MaxResponseHeaderBytes with a body that arrives with it",
+		server: handlerServer(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Big", strings.Repeat("b", 3<<10))
+			io.WriteString(w, strings.Repeat("body ", 2000))
+		}),
+		setup: func(t *testing.T, srv *httptest.Server, std *http.Transport, co *httpco.Transport) func(string) string {
+			std.MaxResponseHeaderBytes, co.MaxResponseHeaderBytes = 4<<10, 4<<10
+			return nil
+		},
+		script: func(ctx context.Context, client *http.Client, srv *httptest.Server, conns func() int32) string {
+			return fmt.Sprint(len(observeDo(ctx, client, "GET", srv.URL, nil)))
+		},
+	},
+	{
 		name: "a response header over MaxResponseHeaderBytes",
 		server: handlerServer(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-Big", strings.Repeat("b", 8<<10))

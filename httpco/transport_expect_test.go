@@ -68,9 +68,8 @@ func TestTransportExpectContinueSendsTheBodyAfterTheTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() { ln.Close(); wg.Wait() }()
 	wg.Add(1)
 	go func() { // reads the request and its body without a 100, then answers
 		defer wg.Done()

@@ -31,11 +31,14 @@ func OnHangUp(c net.Conn, fn func()) bool {
 }
 
 // Quiet reports whether c, a stream conn of this package (or a *tls.Conn
-// over one), is known to have nothing to read: its last read found the
-// receive queue empty, and the poller has reported nothing since (no data,
-// no end of file, no error). False means that is not known, not that
-// something came; a client that reuses a kept-alive connection asks this
-// first and looks with a system call only when it must. Never parks.
+// over one), had nothing to read as far as the loop knows: its last read
+// found the receive queue empty, and the poller has reported nothing for
+// it since (no data, no end of file, no error). What came after the loop
+// last asked the poller is not known until it asks again, and a
+// *tls.Conn's own buffered records are not seen. False means that is not
+// known, not that something came. A client reusing a kept-alive
+// connection asks this first and looks with a system call only when it
+// must, accepting that window as net/http's does. Never parks.
 func Quiet(c net.Conn) bool {
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()

@@ -1,0 +1,142 @@
+package httpco_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/evergo/evergo/httpco"
+	"github.com/evergo/evergo/ioco"
+	"github.com/evergo/evergo/scheduler"
+)
+
+// At MaxConnsPerHost, a waiter that is killed and a waiter whose ctx ends
+// give up their place; the connection in use going away lets the next
+// waiter dial; and no more connections are ever open than the bound.
+func TestTransportWaitersThatLeaveGiveUpTheirPlace(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			w.Header().Set("Connection", "close") // the held connection goes away after it
+			<-release
+		}
+		io.WriteString(w, "ok "+r.URL.Path)
+	}))
+	defer srv.Close()
+	tr := httpco.NewTransport()
+	tr.MaxConnsPerHost = 1
+	var open, maxOpen int // the client's own count: dialed and not closed
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := ioco.Dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		open++
+		maxOpen = max(maxOpen, open)
+		return &countedConn{Conn: c, open: &open}, nil
+	}
+	onLoop(t, tr, func(ctx context.Context, client *http.Client) {
+		holder, _ := scheduler.Spawn(ctx, "holder", func(ctx context.Context) error {
+			_, err := getBody(ctx, client, srv.URL+"/hold")
+			return err
+		})
+		scheduler.Sleep(ctx, 0) // the holder has the connection and waits for its answer
+		killed, _ := scheduler.Spawn(ctx, "killed", func(ctx context.Context) error {
+			_, err := getBody(ctx, client, srv.URL+"/killed")
+			return err
+		})
+		var cancel context.CancelFunc
+		cancelled, _ := scheduler.Spawn(ctx, "cancelled", func(ctx context.Context) error {
+			ctx, cancel = context.WithCancel(ctx)
+			_, err := getBody(ctx, client, srv.URL+"/cancelled")
+			return err
+		})
+		last, _ := scheduler.Spawn(ctx, "last", func(ctx context.Context) error {
+			body, err := getBody(ctx, client, srv.URL+"/last")
+			if body != "ok /last" {
+				return fmt.Errorf("last: %q, %v", body, err)
+			}
+			return err
+		})
+		scheduler.Sleep(ctx, 0) // all three wait now
+		killed.Kill(ctx)
+		cancel()
+		close(release)
+		if err := holder.Join(ctx); err != nil {
+			t.Errorf("holder: %v", err)
+		}
+		if err := cancelled.Join(ctx); !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled waiter: %v, want context.Canceled", err)
+		}
+		if err := last.Join(ctx); err != nil {
+			t.Errorf("the waiter after those that left: %v", err)
+		}
+		if body, err := getBody(ctx, client, srv.URL+"/after"); body != "ok /after" || err != nil {
+			t.Errorf("a request after all that: %q, %v", body, err)
+		}
+	})
+	if m := maxOpen; m > 1 {
+		t.Errorf("%d connections open at once, want at most 1 (MaxConnsPerHost)", m)
+	}
+}
+
+// A countedConn counts itself out of open when first closed.
+type countedConn struct {
+	net.Conn
+	open   *int
+	closed bool
+}
+
+func (c *countedConn) Close() error {
+	if !c.closed {
+		c.closed = true
+		*c.open--
+	}
+	return c.Conn.Close()
+}
+
+// A GET with a body of unknown length has that body read in the task
+// (net/http's Request.Write would look into it on a goroutine of its own,
+// which cannot use the loop).
+func TestTransportReadsABodyOfUnknownLengthInTheTask(t *testing.T) {
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %q %v", r.Method, b, r.TransferEncoding)
+	}))
+	onLoop(t, httpco.NewTransport(), func(ctx context.Context, client *http.Client) {
+		for _, c := range []struct{ body, want string }{{"query", `GET "query" [chunked]`}, {"", `GET "" []`}} {
+			body := &loopReader{ctx: ctx, r: strings.NewReader(c.body)}
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, io.NopCloser(body))
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Errorf("body %q: %v", c.body, err)
+				continue
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(got) != c.want {
+				t.Errorf("body %q: the server saw %s, want %s", c.body, got, c.want)
+			}
+		}
+	})
+}
+
+// A loopReader is a body that must be read in a task of the loop: each
+// Read yields first, which fails anywhere else.
+type loopReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (l *loopReader) Read(p []byte) (int, error) {
+	if err := scheduler.Sleep(l.ctx, 0); err != nil {
+		return 0, err
+	}
+	return l.r.Read(p)
+}
