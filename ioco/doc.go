@@ -100,12 +100,16 @@
 //
 // # Names and files
 //
-// Dial resolves a host that is not an IP address with the system resolver
-// (net.DefaultResolver) on the loop's thread pool (futures.LoopPool), and
-// tries each address in order; a name that does not resolve gives a
-// *net.DNSError inside the *net.OpError. Regular files are always ready to
-// epoll, so File's calls, ReadFile and WriteFile run on that thread pool
-// too.
+// Dial resolves a host that is not an IP address with the loop's
+// Resolver (LoopResolver), a DNS stub resolver whose queries go over this
+// package's own conns and park only the asking task; where
+// nsswitch.conf's hosts line names sources other than files and dns, it
+// asks the system resolver (net.DefaultResolver) on the loop's thread pool
+// (futures.LoopPool) instead. See the comment at the top of resolver.go
+// for its choices. Dial tries each address in order; a name that does not
+// resolve gives a *net.DNSError inside the *net.OpError. Regular files
+// are always ready to epoll, so File's calls, ReadFile and WriteFile run on
+// the thread pool.
 //
 // # Errors
 //
