@@ -10,6 +10,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"os"
 	"strings"
@@ -150,6 +152,7 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request) (resp *h
 	if err == nil {
 		err = cc.bw.Flush()
 	}
+	// (Request.Write reports WroteHeaders and WroteRequest to a ClientTrace itself.)
 	switch {
 	case cb != nil && cb.final != nil:
 		// The server answered before the body went: the answer is the
@@ -210,9 +213,15 @@ func (cc *clientConn) readResponse(ctx context.Context, r *http.Request, d time.
 	}
 	max := cc.t.maxHeaderBytes()
 	cc.headerRead = 0
+	trace := httptrace.ContextClientTrace(ctx)
 	for informational := 0; ; informational++ {
 		cc.lr.N = max
 		buffered := cc.br.Buffered()
+		if trace != nil && trace.GotFirstResponseByte != nil && informational == 0 {
+			if _, err := cc.br.Peek(1); err == nil {
+				trace.GotFirstResponseByte()
+			}
+		}
 		resp, err := http.ReadResponse(cc.br, r)
 		// (the bound counts what bufio read ahead of the header too: it
 		// is only the cause of a failure)
@@ -227,8 +236,16 @@ func (cc *clientConn) readResponse(ctx context.Context, r *http.Request, d time.
 		case resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols:
 			return resp, nil
 		case continues && resp.StatusCode == http.StatusContinue:
+			if trace != nil && trace.Got100Continue != nil {
+				trace.Got100Continue()
+			}
 			return resp, nil
-		case informational == 4:
+		case trace != nil && trace.Got1xxResponse != nil:
+			if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
+				return nil, err
+			}
+		}
+		if informational == 4 {
 			return nil, errors.New("httpco: too many 1xx informational responses") // as net/http, after 5
 		}
 	}
@@ -255,6 +272,9 @@ var errBodyNotSent = errors.New("httpco: the server answered before the request'
 func (b *continueBody) Read(p []byte) (int, error) {
 	if !b.waited {
 		b.waited = true
+		if trace := httptrace.ContextClientTrace(b.ctx); trace != nil && trace.Wait100Continue != nil {
+			trace.Wait100Continue()
+		}
 		resp, err := b.cc.readResponse(b.ctx, b.r, b.cc.t.ExpectContinueTimeout, true)
 		switch {
 		case err == nil && resp.StatusCode == http.StatusContinue:

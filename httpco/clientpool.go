@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"slices"
 
@@ -182,7 +183,15 @@ func (t *Transport) tlsClient(ctx context.Context, c net.Conn, host string) (net
 		defer cancel()
 	}
 	tc := tls.Client(c, cfg)
-	if err := ioco.Handshake(ctx, tc); err != nil {
+	trace := httptrace.ContextClientTrace(ctx)
+	if trace != nil && trace.TLSHandshakeStart != nil {
+		trace.TLSHandshakeStart()
+	}
+	err := ioco.Handshake(ctx, tc)
+	if trace != nil && trace.TLSHandshakeDone != nil {
+		trace.TLSHandshakeDone(tc.ConnectionState(), err)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return tc, nil

@@ -103,6 +103,12 @@
 // connections are bounded per host and in all (the one idle longest is
 // closed first), and a host with no connection left is forgotten.
 //
+// A request's httptrace.ClientTrace hears of GetConn, GotConn,
+// TLSHandshakeStart and Done, WroteHeaders, WroteRequest,
+// GotFirstResponseByte, Got1xxResponse, Wait100Continue and
+// Got100Continue, as from net/http's Transport (a conformance test
+// compares the two); not of the DNS and Connect hooks, nor PutIdleConn.
+//
 // Not (yet) held: SOCKS proxies; HTTP/2.
 //
 // # Calling context

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"time"
@@ -133,7 +134,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		key.proxy = proxy.String()
 	}
 	for retried := false; ; retried = true {
+		trace := httptrace.ContextClientTrace(ctx)
+		if trace != nil && trace.GetConn != nil {
+			trace.GetConn(key.addr)
+		}
 		cc, err := t.getConn(ctx, key)
+		if err == nil && trace != nil && trace.GotConn != nil {
+			trace.GotConn(httptrace.GotConnInfo{Conn: cc.c, Reused: cc.reused, WasIdle: cc.reused})
+		}
 		if err != nil {
 			closeBody(req)
 			return nil, ctxErr(ctx, err)

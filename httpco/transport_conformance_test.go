@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync"
@@ -287,6 +289,36 @@ var conformanceCases = []conformanceCase{
 		},
 		script: func(ctx context.Context, client *http.Client, srv *httptest.Server, conns func() int32) string {
 			return fmt.Sprint(len(observeDo(ctx, client, "GET", srv.URL, nil)))
+		},
+	},
+	{
+		name: "httptrace hooks, a 103 before the answer, a reused connection",
+		server: handlerServer(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Link", "</style.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			io.WriteString(w, "traced")
+		}),
+		script: func(ctx context.Context, client *http.Client, srv *httptest.Server, conns func() int32) string {
+			var events []string
+			trace := &httptrace.ClientTrace{
+				GetConn: func(string) { events = append(events, "GetConn") },
+				GotConn: func(i httptrace.GotConnInfo) {
+					events = append(events, fmt.Sprintf("GotConn(reused=%v)", i.Reused))
+				},
+				WroteHeaders: func() { events = append(events, "WroteHeaders") },
+				WroteRequest: func(i httptrace.WroteRequestInfo) {
+					events = append(events, fmt.Sprintf("WroteRequest(%v)", i.Err))
+				},
+				GotFirstResponseByte: func() { events = append(events, "GotFirstResponseByte") },
+				Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+					events = append(events, fmt.Sprintf("Got1xxResponse(%d %s)", code, h.Get("Link")))
+					return nil
+				},
+			}
+			tctx := httptrace.WithClientTrace(ctx, trace)
+			a := observeDo(tctx, client, "GET", srv.URL, nil)
+			b := observeDo(tctx, client, "GET", srv.URL, nil)
+			return a + "; " + b + "; " + strings.Join(events, " ")
 		},
 	},
 	{
