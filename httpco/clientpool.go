@@ -59,6 +59,7 @@ func (t *Transport) getConn(ctx context.Context, key connKey) (*clientConn, erro
 		}
 		cc.close()
 	}
+	h = t.pool(key) // (closing the last idle connection forgets the pool)
 	if t.MaxConnsPerHost > 0 && (h.open >= t.MaxConnsPerHost || len(h.waiters) > 0) {
 		cc, err := t.wait(ctx, h)
 		if err != nil || cc != nil {
