@@ -14,12 +14,14 @@ package ioco
 //     hosts(5), which answers before DNS; and nsswitch.conf(5)'s hosts
 //     line. Fields override each file, for tests and for programs that
 //     know better; Reload reads them again.
-//   - When the hosts line names a source other than files and dns (mdns,
-//     myhostname, resolve, ldap ...), only the C library knows how to ask
-//     it: LookupHost, LookupNetIP and LookupAddr then call
-//     net.DefaultResolver (or Fallback) on the loop's thread pool, as Dial
-//     did for every name before. LookupMX, LookupSRV and LookupTXT always
-//     ask DNS, as package net's do.
+//   - nsswitch.conf's hosts line is read as package net's pure-Go
+//     resolver reads it. An mdns source matters to names under .local
+//     and myhostname to the machine's own names: those go to
+//     net.DefaultResolver (or Fallback) on the loop's thread pool, the
+//     others through files and dns. A source it does not know (resolve,
+//     ldap, wins ...) sends every name of LookupHost and LookupNetIP, and
+//     LookupAddr, there: only the C library knows how to ask it. LookupMX,
+//     LookupSRV and LookupTXT always ask DNS, as package net's do.
 //   - Each query goes out from a fresh socket (a random source port) with
 //     a random ID; a reply with another ID or another question is ignored,
 //     not taken for an error, so a stale or forged datagram cannot end a
@@ -53,6 +55,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 
@@ -103,9 +106,11 @@ type Resolver struct {
 
 // resolverFiles is what a Resolver read from its files.
 type resolverFiles struct {
-	conf  *ResolvConf
-	hosts *hostsTable
-	order hostOrder
+	conf     *ResolvConf
+	hosts    *hostsTable
+	ns       nsSwitch
+	order    hostOrder // ns.order
+	hostname string    // the machine's, for nsswitch's myhostname
 }
 
 type loopResolverKey struct{}
@@ -170,9 +175,10 @@ func (r *Resolver) LookupNetIP(ctx context.Context, network, host string) ([]net
 	if host == "" {
 		return nil, hostNotFound(host, "")
 	}
-	if f.order == orderFallback {
+	if f.ns.system(host, f.hostname) {
+		fb := r.fallback() // read here, on the loop
 		return onPool(ctx, func(ctx context.Context) ([]netip.Addr, error) {
-			return r.fallback().LookupNetIP(ctx, network, host)
+			return fb.LookupNetIP(ctx, network, host)
 		})
 	}
 	if f.order != orderDNS && f.order != orderDNSFiles {
@@ -225,8 +231,9 @@ func (r *Resolver) LookupAddr(ctx context.Context, addr string) ([]string, error
 		return nil, err
 	}
 	if f.order == orderFallback {
+		fb := r.fallback() // read here, on the loop
 		return onPool(ctx, func(ctx context.Context) ([]string, error) {
-			return r.fallback().LookupAddr(ctx, addr)
+			return fb.LookupAddr(ctx, addr)
 		})
 	}
 	fromHosts := func() []string { return slices.Clone(f.hosts.byAddr[ip.WithZone("")]) }
@@ -407,7 +414,11 @@ func (r *Resolver) begin(ctx context.Context) (*resolverFiles, error) {
 	if b, err = read(r.NSSwitchFile, DefaultNSSwitchFile); err != nil {
 		return nil, err
 	}
-	f.order = parseNSSwitch(b)
+	f.ns = parseNSSwitch(b)
+	f.order = f.ns.order
+	if f.ns.myhostname {
+		f.hostname, _ = os.Hostname()
+	}
 	r.files = f
 	return f, nil
 }
@@ -437,15 +448,15 @@ func onPool[T any](ctx context.Context, fn func(ctx context.Context) (T, error))
 	if err != nil {
 		return zero, err
 	}
-	deadline, hasDeadline := ctx.Deadline()
-	f, err := futures.Submit(ctx, pool, func(pctx context.Context) (T, error) {
-		if hasDeadline {
-			var cancel context.CancelFunc
-			pctx, cancel = context.WithDeadline(pctx, deadline)
-			defer cancel()
-		}
-		return fn(pctx)
-	})
+	// The call's own context, made here: cancelled as Get returns (ctx
+	// ended, or the task is killed), so that the pool's goroutine is
+	// freed then rather than at the system resolver's own timeouts.
+	callCtx, cancel := context.WithCancel(context.Background())
+	if deadline, ok := ctx.Deadline(); ok {
+		callCtx, cancel = context.WithDeadline(context.Background(), deadline)
+	}
+	defer cancel()
+	f, err := futures.Submit(ctx, pool, func(context.Context) (T, error) { return fn(callCtx) })
 	if err != nil {
 		return zero, err
 	}

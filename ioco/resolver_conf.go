@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -194,11 +195,22 @@ const (
 	orderFallback // a source other than files and dns: package net's resolver
 )
 
-// parseNSSwitch reads the hosts line of an nsswitch.conf(5). Action
-// criteria in brackets ("[NOTFOUND=return]") are skipped. Any source other
-// than files and dns (mdns4_minimal, myhostname, resolve, ldap, ...) makes
-// the order orderFallback: only the system's own resolver knows it.
-func parseNSSwitch(data []byte) hostOrder {
+// An nsSwitch is what the hosts line of an nsswitch.conf(5) says: the
+// order of files and dns, and whether mdns (multicast DNS, for names
+// under .local) or myhostname (the machine's own name) come into it.
+type nsSwitch struct {
+	order            hostOrder
+	mdns, myhostname bool
+}
+
+// parseNSSwitch reads the hosts line of an nsswitch.conf(5), as package
+// net's pure-Go resolver does: action criteria in brackets
+// ("[NOTFOUND=return]") are skipped; mdns sources (mdns4_minimal ...)
+// matter only to names under .local and myhostname only to the machine's
+// own names, which the system's resolver is then asked for (see
+// nsSwitch.system); any other source (resolve, ldap, wins ...) makes the
+// order orderFallback: only the system's own resolver knows it.
+func parseNSSwitch(data []byte) nsSwitch {
 	for line := range lines(data) {
 		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "hosts:")
 		if !ok {
@@ -217,9 +229,39 @@ func parseNSSwitch(data []byte) hostOrder {
 				depth = max(depth-1, 0)
 			}
 		}
-		return sourcesOrder(srcs)
+		var ns nsSwitch
+		srcs = slices.DeleteFunc(srcs, func(w string) bool {
+			switch {
+			case strings.HasPrefix(w, "mdns"):
+				ns.mdns = true
+			case w == "myhostname":
+				ns.myhostname = true
+			default:
+				return false
+			}
+			return true
+		})
+		ns.order = sourcesOrder(srcs)
+		return ns
 	}
-	return orderFilesDNS
+	return nsSwitch{order: orderFilesDNS}
+}
+
+// system reports whether host is to be asked of the system's resolver:
+// every name under orderFallback, a name under .local when mdns is a
+// source, the machine's own names when myhostname is.
+func (ns nsSwitch) system(host, hostname string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	switch {
+	case ns.order == orderFallback:
+		return true
+	case ns.mdns && (strings.HasSuffix(h, ".local") || h == "local"):
+		return true
+	case ns.myhostname && (h == "localhost" || strings.HasSuffix(h, ".localhost") ||
+		h == "localhost.localdomain" || hostname != "" && h == strings.ToLower(hostname)):
+		return true
+	}
+	return false
 }
 
 // sourcesOrder is the order of a hosts line's sources.

@@ -349,17 +349,18 @@ func negativeTTL(authorities []dnsmessage.Resource) uint32 {
 // exchangeError is the error of an exchange with server that failed, or
 // found no answer in time.
 func exchangeError(name, server string, err error) *net.DNSError {
+	// Temporary, as package net's are: another try may get through.
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
-		return &net.DNSError{Err: "i/o timeout", Name: name, Server: server, IsTimeout: true, UnwrapErr: os.ErrDeadlineExceeded}
+		return &net.DNSError{Err: "i/o timeout", Name: name, Server: server, IsTimeout: true, IsTemporary: true, UnwrapErr: os.ErrDeadlineExceeded}
 	}
-	return &net.DNSError{Err: err.Error(), Name: name, Server: server, UnwrapErr: err}
+	return &net.DNSError{Err: err.Error(), Name: name, Server: server, IsTemporary: true, UnwrapErr: err}
 }
 
 // endedError is the error of a lookup that its ctx ended (cerr), or a Kill
 // (err): errors.Is finds either through it, as through package net's.
 func endedError(name, server string, cerr, err error) *net.DNSError {
-	if cerr == nil {
-		cerr = err
+	if cerr == nil || errors.Is(err, scheduler.ErrKilled) {
+		cerr = err // a dying task's context is cancelled too: the kill is the news
 	}
 	return &net.DNSError{Err: cerr.Error(), Name: name, Server: server,
 		IsTimeout: errors.Is(cerr, context.DeadlineExceeded), UnwrapErr: cerr}

@@ -176,10 +176,13 @@ func resolverCalls(t *testing.T) map[string]parktest.Setup {
 	s.set(s.silent, "_x._tcp.mute.test.")
 	r := testResolver(t, s, "")
 	lookup := func(f func(ctx context.Context) error) parktest.Setup {
-		return func(context.Context) func(ctx context.Context) error {
+		return func(ctx context.Context) func(ctx context.Context) error {
 			// A Resolver belongs to the loop of its first lookup: a fresh
-			// one for each of the checks' loops.
+			// one for each of the checks' loops, its files read by a first
+			// lookup (a name the server does not know), so that the checks
+			// end in a query, not in the reading of the files.
 			*r = ioco.Resolver{Conf: r.Conf, HostsFile: r.HostsFile, NSSwitchFile: r.NSSwitchFile}
+			r.LookupHost(ctx, "unknown.test")
 			return f
 		}
 	}
@@ -390,24 +393,38 @@ func TestResolverLookupMXSRVTXTAndPTR(t *testing.T) {
 	})
 }
 
-func TestResolverFallsBackWhenNSSwitchNamesOtherSources(t *testing.T) {
+// As package net's pure-Go resolver reads nsswitch.conf: mdns matters to
+// names under .local only, which go to the system's resolver (Fallback
+// here), and another name still goes through DNS; a source it does not
+// know sends every name to the system's resolver.
+func TestResolverFallsBackWhereNSSwitchNeedsTheSystem(t *testing.T) {
 	s := newDNSServer(t)
-	s.add(a("fallback.test.", "192.0.2.20", 60))
-	var dialed atomic.Int32
-	r := testResolver(t, s, "")
-	r.NSSwitchFile = writeFile(t, "nsswitch.conf", "passwd: files\nhosts: files mdns4_minimal [NOTFOUND=return] dns\n")
-	r.Fallback = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		dialed.Add(1)
-		var d net.Dialer
-		return d.DialContext(ctx, network, s.Addr)
-	}}
-	runLoop(t, func(ctx context.Context) error {
-		wantIPs(t, ctx, r, "ip4", "fallback.test.", "192.0.2.20")
-		if dialed.Load() == 0 {
-			t.Errorf("the fallback resolver was not asked")
-		}
-		return nil
-	})
+	s.add(a("fallback.test.", "192.0.2.20", 60), a("printer.local.", "192.0.2.21", 60))
+	for _, c := range []struct {
+		hosts, name string
+		system      bool
+	}{
+		{"files mdns4_minimal [NOTFOUND=return] dns", "printer.local.", true},
+		{"files mdns4_minimal [NOTFOUND=return] dns", "fallback.test.", false},
+		{"files ldap dns", "fallback.test.", true},
+	} {
+		var dialed atomic.Int32
+		r := testResolver(t, s, "")
+		r.NSSwitchFile = writeFile(t, "nsswitch.conf", "passwd: files\nhosts: "+c.hosts+"\n")
+		r.Fallback = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			dialed.Add(1)
+			var d net.Dialer
+			return d.DialContext(ctx, network, s.Addr)
+		}}
+		runLoop(t, func(ctx context.Context) error {
+			want := map[string]string{"fallback.test.": "192.0.2.20", "printer.local.": "192.0.2.21"}[c.name]
+			wantIPs(t, ctx, r, "ip4", c.name, want)
+			if asked := dialed.Load() > 0; asked != c.system {
+				t.Errorf("hosts: %s, %s: the system's resolver asked: %v, want %v", c.hosts, c.name, asked, c.system)
+			}
+			return nil
+		})
+	}
 }
 
 func TestResolverRefusesACallerWithoutATaskOrOfAnotherLoop(t *testing.T) {
