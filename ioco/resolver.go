@@ -257,7 +257,12 @@ func (r *Resolver) LookupAddr(ctx context.Context, addr string) ([]string, error
 	}
 	names := make([]string, 0, len(a.records))
 	for _, rr := range a.records {
-		names = append(names, rr.Body.(*dnsmessage.PTRResource).PTR.String())
+		if n := rr.Body.(*dnsmessage.PTRResource).PTR.String(); validName(n) {
+			names = append(names, n)
+		}
+	}
+	if len(names) < len(a.records) {
+		return names, errInvalidNames(addr, a.server)
 	}
 	return names, nil
 }
@@ -280,7 +285,9 @@ func (r *Resolver) LookupSRV(ctx context.Context, service, proto, name string) (
 	srvs := make([]*net.SRV, 0, len(a.records))
 	for _, rr := range a.records {
 		s := rr.Body.(*dnsmessage.SRVResource)
-		srvs = append(srvs, &net.SRV{Target: s.Target.String(), Port: s.Port, Priority: s.Priority, Weight: s.Weight})
+		if t := s.Target.String(); validName(t) {
+			srvs = append(srvs, &net.SRV{Target: t, Port: s.Port, Priority: s.Priority, Weight: s.Weight})
+		}
 	}
 	slices.SortStableFunc(srvs, func(x, y *net.SRV) int {
 		if x.Priority != y.Priority {
@@ -288,6 +295,9 @@ func (r *Resolver) LookupSRV(ctx context.Context, service, proto, name string) (
 		}
 		return int(y.Weight) - int(x.Weight)
 	})
+	if len(srvs) < len(a.records) || !validName(a.cname) {
+		return a.cname, srvs, errInvalidNames(target, a.server)
+	}
 	return a.cname, srvs, nil
 }
 
@@ -302,10 +312,47 @@ func (r *Resolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error)
 	mxs := make([]*net.MX, 0, len(a.records))
 	for _, rr := range a.records {
 		m := rr.Body.(*dnsmessage.MXResource)
-		mxs = append(mxs, &net.MX{Host: m.MX.String(), Pref: m.Pref})
+		if h := m.MX.String(); validName(h) {
+			mxs = append(mxs, &net.MX{Host: h, Pref: m.Pref})
+		}
 	}
 	slices.SortStableFunc(mxs, func(x, y *net.MX) int { return int(x.Pref) - int(y.Pref) })
+	if len(mxs) < len(a.records) {
+		return mxs, errInvalidNames(name, a.server)
+	}
 	return mxs, nil
+}
+
+// validName reports whether name is a domain name as DNS answers may
+// carry them to a program: dot-separated labels of 1 to 63 letters,
+// digits, hyphens and underscores, not beginning or ending with a hyphen,
+// 253 bytes in all at most (one more for a final dot). Names from answers
+// that are not are dropped, as package net drops them, so that a hostile
+// server cannot hand a program a "name" with spaces, quotes or control
+// bytes in it.
+func validName(name string) bool {
+	name = strings.TrimSuffix(name, ".")
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(name, ".") {
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// errInvalidNames is the error returned beside the valid records of an
+// answer some of whose names validName refused, as package net's.
+func errInvalidNames(name, server string) error {
+	return &net.DNSError{Err: "DNS response contained records which contain invalid names", Name: name, Server: server}
 }
 
 // LookupTXT returns the TXT records of name, through the search list,
@@ -344,6 +391,9 @@ func (r *Resolver) dnsOnly(ctx context.Context, name string, qtype dnsmessage.Ty
 // a miss elsewhere in the list), or else "no such host". Errors name host.
 // May park the calling task.
 func (r *Resolver) search(ctx context.Context, conf *ResolvConf, host string, qtypes []dnsmessage.Type) ([]*dnsAnswer, error) {
+	if !validName(host) {
+		return nil, hostNotFound(host, "") // no server is asked a name that cannot be
+	}
 	var firstErr error
 	server := ""
 	for _, name := range conf.nameList(host) {

@@ -470,3 +470,31 @@ nameserver 192.0.2.55
 		t.Errorf("ParseResolvConf of nothing = %+v, want the defaults", *empty)
 	}
 }
+
+// Names from answers that are not domain names are dropped, with an
+// error beside the valid ones, as package net drops them; a name that is
+// not one is not asked of any server.
+func TestResolverDropsInvalidNamesFromAnswers(t *testing.T) {
+	s := newDNSServer(t)
+	s.add(mx("mail.test.", 10, "good.test."), mx("mail.test.", 20, "bad name\".test."),
+		ptr("9.2.0.192.in-addr.arpa.", "ok.test."), ptr("9.2.0.192.in-addr.arpa.", "evil\n.test."))
+	r := testResolver(t, s, "")
+	runLoop(t, func(ctx context.Context) error {
+		mxs, err := r.LookupMX(ctx, "mail.test.")
+		if len(mxs) != 1 || mxs[0].Host != "good.test." || err == nil {
+			t.Errorf("LookupMX = %v, %v; want good.test. alone and an error", mxs, err)
+		}
+		names, err := r.LookupAddr(ctx, "192.0.2.9")
+		if len(names) != 1 || names[0] != "ok.test." || err == nil {
+			t.Errorf("LookupAddr = %q, %v; want ok.test. alone and an error", names, err)
+		}
+		before, _ := s.total()
+		if _, err := r.LookupHost(ctx, "bad name.test."); !dnsErr(t, err).IsNotFound {
+			t.Errorf("LookupHost of a name with a space = %v, want not found", err)
+		}
+		if after, _ := s.total(); after != before {
+			t.Errorf("%d queries for a name that is not one, want none", after-before)
+		}
+		return nil
+	})
+}
