@@ -236,7 +236,7 @@ func (r *Resolver) LookupAddr(ctx context.Context, addr string) ([]string, error
 			return fb.LookupAddr(ctx, addr)
 		})
 	}
-	fromHosts := func() []string { return slices.Clone(f.hosts.byAddr[ip.WithZone("")]) }
+	fromHosts := func() []string { return slices.Clone(f.hosts.byAddr[ip.Unmap().WithZone("")]) }
 	if f.order != orderDNS && f.order != orderDNSFiles {
 		if names := fromHosts(); len(names) > 0 {
 			return names, nil

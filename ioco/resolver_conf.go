@@ -151,7 +151,8 @@ func parseHosts(data []byte) *hostsTable {
 		for _, name := range f[1:] {
 			key := hostKey(name)
 			h.byName[key] = append(h.byName[key], ip)
-			h.byAddr[ip] = append(h.byAddr[ip], key+".")
+			k := ip.Unmap().WithZone("") // as LookupAddr asks: no zone, IPv4 unmapped
+			h.byAddr[k] = append(h.byAddr[k], key+".")
 		}
 	}
 	return h

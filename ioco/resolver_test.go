@@ -498,3 +498,18 @@ func TestResolverDropsInvalidNamesFromAnswers(t *testing.T) {
 		return nil
 	})
 }
+
+// A hosts entry with an IPv6 zone, or an IPv4 address asked as an
+// IPv4-mapped one, is found by LookupAddr.
+func TestResolverLookupAddrFindsZonedAndMappedHostsEntries(t *testing.T) {
+	s := newDNSServer(t)
+	r := testResolver(t, s, "fe80::1%lo zoned.test\n192.0.2.7 four.test\n")
+	runLoop(t, func(ctx context.Context) error {
+		for addr, want := range map[string]string{"fe80::1%lo": "zoned.test.", "::ffff:192.0.2.7": "four.test."} {
+			if names, err := r.LookupAddr(ctx, addr); len(names) != 1 || names[0] != want {
+				t.Errorf("LookupAddr(%s) = %q, %v; want %s", addr, names, err, want)
+			}
+		}
+		return nil
+	})
+}
