@@ -59,7 +59,7 @@ func resolve(ctx context.Context, network, host string) ([]netip.Addr, error) {
 	if ip, err := netip.ParseAddr(host); err == nil {
 		return []netip.Addr{ip}, nil
 	}
-	if host == "" || host == "localhost" {
+	if h := strings.ToLower(strings.TrimSuffix(host, ".")); h == "" || h == "localhost" {
 		return []netip.Addr{loopback(network)}, nil
 	}
 	r, err := LoopResolver(ctx)
