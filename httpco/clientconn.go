@@ -230,7 +230,7 @@ func (cc *clientConn) readResponse(ctx context.Context, r *http.Request, d time.
 		cc.lr.N = noLimit
 		switch {
 		case err != nil && hitLimit:
-			return nil, fmt.Errorf("httpco: server response headers exceeded %d bytes; aborted", max)
+			return nil, fmt.Errorf("%w: more than %d bytes", ErrResponseHeaderTooLarge, max)
 		case err != nil:
 			return nil, err
 		case resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols:

@@ -105,6 +105,9 @@ var (
 	ErrNoTask = errors.New("httpco: request's context carries no task (use a task's ctx)")
 	// ErrWrongLoop: the Transport serves another loop's tasks.
 	ErrWrongLoop = errors.New("httpco: Transport used from a task of another loop")
+	// ErrResponseHeaderTooLarge: a response's header is longer than
+	// MaxResponseHeaderBytes.
+	ErrResponseHeaderTooLarge = errors.New("httpco: server response headers too large")
 )
 
 // A connKey names the connections a request may use.

@@ -46,7 +46,7 @@ func observe(resp *http.Response, err error, fields ...string) string {
 		switch {
 		case errors.As(err, &cv):
 			return "error: certificate not trusted"
-		case strings.Contains(err.Error(), "headers exceeded"):
+		case errors.Is(err, httpco.ErrResponseHeaderTooLarge), strings.Contains(err.Error(), "headers exceeded"): // httpco's, net/http's
 			return "error: response headers too large"
 		}
 		return "error"
