@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -101,10 +102,12 @@ func NewTransport() *Transport {
 // Errors of RoundTrip's own; the others are the connection's, net/http's
 // parsing errors, or the request context's error once it is done.
 var (
-	// ErrNoTask: the request's context carries no task of a loop.
-	ErrNoTask = errors.New("httpco: request's context carries no task (use a task's ctx)")
-	// ErrWrongLoop: the Transport serves another loop's tasks.
-	ErrWrongLoop = errors.New("httpco: Transport used from a task of another loop")
+	// ErrNoTask: the request's context carries no task of a loop. It
+	// wraps scheduler.ErrNoTask.
+	ErrNoTask = fmt.Errorf("httpco: request's context carries no task (use a task's ctx): %w", scheduler.ErrNoTask)
+	// ErrWrongLoop: the Transport serves another loop's tasks. It wraps
+	// scheduler.ErrWrongLoop.
+	ErrWrongLoop = fmt.Errorf("httpco: Transport used from a task of another loop: %w", scheduler.ErrWrongLoop)
 	// ErrResponseHeaderTooLarge: a response's header is longer than
 	// MaxResponseHeaderBytes.
 	ErrResponseHeaderTooLarge = errors.New("httpco: server response headers too large")

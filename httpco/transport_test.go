@@ -300,8 +300,8 @@ func TestTransportRetriesIdempotentRequestsOnADeadReusedConnection(t *testing.T)
 // A request whose context carries no task is refused.
 func TestTransportRefusesARequestFromNoTask(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:1/", nil)
-	if _, err := httpco.NewTransport().RoundTrip(req); !errors.Is(err, httpco.ErrNoTask) {
-		t.Errorf("err = %v, want ErrNoTask", err)
+	if _, err := httpco.NewTransport().RoundTrip(req); !errors.Is(err, httpco.ErrNoTask) || !errors.Is(err, scheduler.ErrNoTask) {
+		t.Errorf("err = %v, want ErrNoTask, a scheduler.ErrNoTask", err)
 	}
 }
 
