@@ -356,3 +356,20 @@ func TestTransportDoesNotReuseAConnectionWithUnaskedBytes(t *testing.T) {
 		t.Errorf("%d connections, want 2", n)
 	}
 }
+
+// A Transport belongs to the loop of its first request: another loop's
+// tasks are refused.
+func TestTransportRefusesAnotherLoopsTask(t *testing.T) {
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	tr := httpco.NewTransport()
+	onLoop(t, tr, func(ctx context.Context, client *http.Client) {
+		if body, err := getBody(ctx, client, srv.URL); body != "ok" || err != nil {
+			t.Errorf("first loop: %q, %v", body, err)
+		}
+	})
+	onLoop(t, tr, func(ctx context.Context, client *http.Client) {
+		if _, err := getBody(ctx, client, srv.URL); !errors.Is(err, httpco.ErrWrongLoop) || !errors.Is(err, scheduler.ErrWrongLoop) {
+			t.Errorf("second loop: %v, want ErrWrongLoop", err)
+		}
+	})
+}
