@@ -1,6 +1,7 @@
 package httpco_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -139,4 +141,85 @@ func (l *loopReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return l.r.Read(p)
+}
+
+// At most MaxIdleConns wait idle over all hosts, the one idle longest
+// closed first; CloseIdleConnections closes them all.
+func TestTransportBoundsIdleConnectionsOverAllHosts(t *testing.T) {
+	var servers []string
+	for range 3 {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+		defer srv.Close()
+		servers = append(servers, srv.URL)
+	}
+	tr := httpco.NewTransport()
+	tr.MaxIdleConns = 2
+	dials := map[string]int{}
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials[addr]++
+		return ioco.Dial(ctx, network, addr)
+	}
+	count := func() string {
+		var s []string
+		for _, u := range servers {
+			s = append(s, strconv.Itoa(dials[strings.TrimPrefix(u, "http://")]))
+		}
+		return strings.Join(s, " ")
+	}
+	onLoop(t, tr, func(ctx context.Context, client *http.Client) {
+		for _, u := range servers { // 3 go idle: the first is closed for the third
+			getBody(ctx, client, u)
+		}
+		for _, u := range servers[1:] { // reused
+			getBody(ctx, client, u)
+		}
+		if got := count(); got != "1 1 1" {
+			t.Errorf("dials per server %s, want 1 1 1 (the second and third reused)", got)
+		}
+		getBody(ctx, client, servers[0]) // dialed again: its connection was the one closed
+		if got := count(); got != "2 1 1" {
+			t.Errorf("dials per server %s, want 2 1 1 (the first evicted)", got)
+		}
+		client.CloseIdleConnections()
+		getBody(ctx, client, servers[1])
+		if got := count(); got != "2 2 1" {
+			t.Errorf("dials per server %s after CloseIdleConnections, want 2 2 1", got)
+		}
+	})
+}
+
+// A 101 response's body is the connection, to read and write.
+func TestTransportHandsOverAnUpgradedConnection(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "Upgrade")
+		w.Header().Set("Upgrade", "echo")
+		w.WriteHeader(http.StatusSwitchingProtocols)
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		line, _ := brw.ReadString('\n')
+		brw.WriteString("echo: " + line)
+		brw.Flush()
+	}))
+	defer srv.Close()
+	onLoop(t, httpco.NewTransport(), func(ctx context.Context, client *http.Client) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", "echo")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rw, ok := resp.Body.(io.ReadWriteCloser)
+		if resp.StatusCode != http.StatusSwitchingProtocols || !ok {
+			t.Fatalf("status %d, body a ReadWriteCloser: %v", resp.StatusCode, ok)
+		}
+		defer rw.Close()
+		io.WriteString(rw, "ping\n")
+		if got, _ := bufio.NewReader(rw).ReadString('\n'); got != "echo: ping\n" {
+			t.Errorf("read %q over the upgraded connection, want echo: ping", got)
+		}
+	})
 }
