@@ -36,9 +36,7 @@ type clientConn struct {
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	reused bool // it served a request before the one it serves
-	busy   bool // a request is in flight, its body included
 	closed bool
-	gen    uint64   // requests so far: a cancellation that comes late checks it
 	proxy  *url.URL // the proxy plain requests go to, in absolute form; nil: none
 	// headerRead is how many bytes the last readResponse took from the
 	// connection: a wait for "100 Continue" that timed out having taken
@@ -109,22 +107,12 @@ func (t *Transport) maxHeaderBytes() int64 {
 func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request) (resp *http.Response, sent bool, err error) {
 	t := cc.t
 	reused := cc.reused
-	cc.reused, cc.busy = true, true
-	cc.gen++
-	gen := cc.gen
-	// ctx's end comes to the loop as a post that closes the connection,
-	// if it still serves this request: a parked read or write then fails,
-	// and the error returned is ctx's (see ctxErr).
-	stop := context.AfterFunc(ctx, func() {
-		t.loop.Post(func(context.Context) {
-			if cc.gen == gen && cc.busy {
-				cc.close()
-			}
-		})
-	})
+	cc.reused = true
+	// ctx's end closes the connection while it serves this request, the
+	// body included: stop is called as the request ends on it.
+	stop := t.onDone(ctx, func() { cc.close() })
 	fail := func(err error) (*http.Response, bool, error) {
 		stop()
-		cc.busy = false
 		cc.close()
 		return nil, sent, err
 	}
@@ -348,7 +336,6 @@ func (t *Transport) outgoing(req *http.Request, proxy *url.URL) (*http.Request, 
 // leavePool takes cc out of its Transport's accounting for good: its
 // caller owns it (an upgraded connection).
 func (cc *clientConn) leavePool() {
-	cc.busy = false
 	if h := cc.h; h != nil {
 		cc.h = nil
 		h.open--
@@ -364,7 +351,7 @@ type clientBody struct {
 	cc   *clientConn
 	ctx  context.Context
 	rc   io.ReadCloser // net/http's framing
-	stop func() bool   // the watch on ctx
+	stop func()        // the watch on ctx
 	keep bool          // the connection may serve another request
 	done bool
 	err  error // what Read returns once done
@@ -404,7 +391,6 @@ func (b *clientBody) finish(eof bool) {
 	b.done, b.err = true, io.EOF
 	b.stop()
 	cc := b.cc
-	cc.busy = false
 	switch {
 	case cc.closed:
 	case eof && b.keep && cc.br.Buffered() == 0:

@@ -204,7 +204,7 @@ func (t *Transport) connect(ctx context.Context, c net.Conn, addr string, proxy 
 	if auth := proxyAuth(proxy); auth != "" {
 		req.Header.Set("Proxy-Authorization", auth)
 	}
-	stop := t.closeOnDone(ctx, c)
+	stop := t.onDone(ctx, func() { c.Close() })
 	defer stop()
 	if err := req.Write(c); err != nil {
 		return ctxErr(ctx, err)
@@ -226,18 +226,21 @@ func (t *Transport) connect(ctx context.Context, c net.Conn, addr string, proxy 
 	return nil
 }
 
-// closeOnDone closes c when ctx ends, until stop is called: ctx's end
-// comes to the loop as a post (a context may end on any goroutine).
-func (t *Transport) closeOnDone(ctx context.Context, c net.Conn) (stop func()) {
-	done := false
+// onDone calls fn on the loop when ctx ends, unless stop was called
+// first: ctx's end comes to the loop as a post (a context may end on any
+// goroutine), and stop, called on the loop, makes a post still on its way
+// do nothing. fn closes a connection, so that a read or write parked on it
+// fails, and the caller returns ctx's error (ctxErr).
+func (t *Transport) onDone(ctx context.Context, fn func()) (stop func()) {
+	stopped := false
 	stopWatch := context.AfterFunc(ctx, func() {
 		t.loop.Post(func(context.Context) {
-			if !done {
-				c.Close()
+			if !stopped {
+				fn()
 			}
 		})
 	})
-	return func() { done = true; stopWatch() }
+	return func() { stopped = true; stopWatch() }
 }
 
 // proxyAuth returns the Proxy-Authorization value for proxy's
