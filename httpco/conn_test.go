@@ -254,12 +254,7 @@ func TestWriteAfterTheHandlerReturnedIsRefused(t *testing.T) {
 		}
 		defer c.Close()
 		want := func(path string) {
-			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
-				t.Errorf("%s: %v", path, err)
-				return
-			}
-			if body, _ := io.ReadAll(resp.Body); string(body) != path {
+			if _, body, ok := nextResponse(t, br, path); ok && string(body) != path {
 				t.Errorf("%s: body %q, want %q", path, body, path)
 			}
 		}
@@ -297,14 +292,12 @@ func TestBigDeclaredBodyFollowsItsHeaderWhole(t *testing.T) {
 		}
 		defer c.Close()
 		for _, want := range [][]byte{big, []byte("/after")} {
-			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
-				t.Errorf("reading the response for %.6s: %v", want, err)
+			resp, body, ok := nextResponse(t, br, string(want))
+			if !ok {
 				return
 			}
-			body, err := io.ReadAll(resp.Body)
-			if err != nil || !bytes.Equal(body, want) || resp.ContentLength != int64(len(want)) {
-				t.Errorf("%.6s: %d bytes (Content-Length %d), %v; want %d bytes as written", want, len(body), resp.ContentLength, err, len(want))
+			if !bytes.Equal(body, want) || resp.ContentLength != int64(len(want)) {
+				t.Errorf("%.6s: %d bytes (Content-Length %d); want %d bytes as written", want, len(body), resp.ContentLength, len(want))
 			}
 		}
 	})

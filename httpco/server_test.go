@@ -77,6 +77,23 @@ func dialSend(t testing.TB, addr, what string) (net.Conn, *bufio.Reader) {
 	return c, bufio.NewReader(c)
 }
 
+// nextResponse reads the next response on br and its body whole; it
+// reports a failure, naming the response by what, and returns false when
+// there is none.
+func nextResponse(t testing.TB, br *bufio.Reader, what string) (*http.Response, []byte, bool) {
+	t.Helper()
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Errorf("reading the response for %.10s: %v", what, err)
+		return nil, nil, false
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Errorf("reading the body of %.10s: %v", what, err)
+	}
+	return resp, body, true
+}
+
 // raw sends what on a new connection and returns everything the server
 // writes back until it closes the connection.
 func raw(t *testing.T, addr, what string) string {
@@ -135,12 +152,10 @@ func TestPipelinedRequestsAnsweredInOrderBigBodyChunked(t *testing.T) {
 		}
 		defer c.Close()
 		for _, want := range []string{"/one", strings.Repeat("x", 3000), "/three"} {
-			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
-				t.Errorf("reading the response for %.10s: %v", want, err)
+			resp, body, ok := nextResponse(t, br, want)
+			if !ok {
 				return
 			}
-			body, _ := io.ReadAll(resp.Body)
 			if string(body) != want {
 				t.Errorf("body %.20q, want %.20q", body, want)
 			}
