@@ -484,13 +484,7 @@ func parseStats(s string) (memStats, error) {
 
 // median returns the median of each figure on its own.
 func median(rs []result) result {
-	pick := func(f func(result) float64) float64 {
-		v := make([]float64, len(rs))
-		for i, r := range rs {
-			v[i] = f(r)
-		}
-		return proc.Median(v)
-	}
+	pick := func(f func(result) float64) float64 { return proc.MedianBy(rs, f) }
 	dur := func(f func(result) time.Duration) time.Duration {
 		return time.Duration(pick(func(r result) float64 { return float64(f(r)) }))
 	}

@@ -97,3 +97,13 @@ func Median(v []float64) float64 {
 	slices.Sort(v)
 	return v[len(v)/2]
 }
+
+// MedianBy returns the median of f over xs, as Median does: the median of
+// one figure of several runs' results.
+func MedianBy[T any](xs []T, f func(T) float64) float64 {
+	v := make([]float64, len(xs))
+	for i, x := range xs {
+		v[i] = f(x)
+	}
+	return Median(v)
+}
