@@ -139,8 +139,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if proxy != nil {
 		key.proxy = proxy.String()
 	}
+	// Looked up once: a lookup in a task's context that passes to the
+	// loop's values costs an allocation.
+	trace := httptrace.ContextClientTrace(ctx)
 	for retried := false; ; retried = true {
-		trace := httptrace.ContextClientTrace(ctx)
 		if trace != nil && trace.GetConn != nil {
 			trace.GetConn(key.addr)
 		}
@@ -152,7 +154,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeBody(req)
 			return nil, ctxErr(ctx, err)
 		}
-		resp, sent, err := cc.roundTrip(ctx, req)
+		resp, sent, err := cc.roundTrip(ctx, req, trace)
 		if err == nil {
 			return resp, nil
 		}
