@@ -44,6 +44,10 @@ type clientConn struct {
 	// connection: a wait for "100 Continue" that timed out having taken
 	// some has left the connection out of step.
 	headerRead int64
+	// deadline is the connection's deadline: the request's context's, or
+	// zero. It stays set while the connection is idle, and the next
+	// request sets its own.
+	deadline time.Time
 
 	idleSeq   uint64 // when it went idle, in the Transport's count
 	idleTimer *scheduler.Handle
@@ -92,6 +96,13 @@ func (cc *clientConn) stillGood() bool {
 	return good
 }
 
+// pastDeadline reports whether the request's deadline, cc's, has passed
+// on the loop's clock: a read that failed with os.ErrDeadlineExceeded met
+// it rather than a timeout of the Transport's.
+func (cc *clientConn) pastDeadline() bool {
+	return !cc.deadline.IsZero() && !cc.t.loop.Now().Before(cc.deadline)
+}
+
 // maxHeaderBytes is the bound on a response's header.
 func (t *Transport) maxHeaderBytes() int64 {
 	if t.MaxResponseHeaderBytes > 0 {
@@ -129,6 +140,16 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request, trace *h
 		cc.busy = false
 		cc.close()
 		return nil, sent, err
+	}
+	// The context's deadline is the connection's too, until the
+	// response's body ends. A context's end reaches a task only when it
+	// parks, and a task reading a response whose bytes keep coming never
+	// does (a read that finds bytes waiting does not wait); a conn's
+	// deadline fails the first read made after it, as package net's do.
+	// (A conn that cannot keep deadlines still has the watch on ctx.)
+	if dl, _ := ctx.Deadline(); !dl.Equal(cc.deadline) {
+		cc.c.SetDeadline(dl)
+		cc.deadline = dl
 	}
 
 	r, gzipped, err := t.outgoing(req, cc.proxy)
@@ -172,7 +193,7 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request, trace *h
 	default:
 		resp, err = cc.readResponse(ctx, r, t.ResponseHeaderTimeout, false, trace)
 		switch {
-		case errors.Is(err, os.ErrDeadlineExceeded):
+		case errors.Is(err, os.ErrDeadlineExceeded) && t.ResponseHeaderTimeout > 0 && !cc.pastDeadline():
 			return fail(errors.New("httpco: timeout awaiting response headers"))
 		case err != nil && reused && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)) && cc.br.Buffered() == 0:
 			return fail(fmt.Errorf("%w: %w", errDeadConn, err))
@@ -184,6 +205,9 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request, trace *h
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		stop()
 		cc.leavePool()
+		if !cc.deadline.IsZero() {
+			cc.c.SetDeadline(time.Time{}) // the connection is its owner's now
+		}
 		resp.Body = &upgradedBody{cc: cc}
 		return resp, sent, nil
 	}
@@ -210,8 +234,12 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request, trace *h
 // calling task.
 func (cc *clientConn) readResponse(ctx context.Context, r *http.Request, d time.Duration, continues bool, trace *httptrace.ClientTrace) (*http.Response, error) {
 	if d > 0 {
-		cc.c.SetReadDeadline(scheduler.Now(ctx).Add(d))
-		defer cc.c.SetReadDeadline(time.Time{})
+		rd := scheduler.Now(ctx).Add(d)
+		if !cc.deadline.IsZero() && cc.deadline.Before(rd) {
+			rd = cc.deadline
+		}
+		cc.c.SetReadDeadline(rd)
+		defer cc.c.SetReadDeadline(cc.deadline)
 	}
 	max := cc.t.maxHeaderBytes()
 	cc.headerRead = 0
@@ -283,7 +311,7 @@ func (b *continueBody) Read(p []byte) (int, error) {
 		case err == nil:
 			b.final = resp
 			return 0, errBodyNotSent
-		case errors.Is(err, os.ErrDeadlineExceeded) && b.cc.headerRead == 0:
+		case errors.Is(err, os.ErrDeadlineExceeded) && b.cc.headerRead == 0 && !b.cc.pastDeadline():
 			// No answer in time: the body goes, as the server may not
 			// know the expectation (RFC 9110, 10.1.1).
 		default:

@@ -240,11 +240,13 @@ func closeBody(req *http.Request) {
 	}
 }
 
-// ctxErr returns ctx's error in place of err once ctx is done: the
-// connection error a cancellation causes is its consequence.
+// ctxErr returns ctx's cause (context.Cause: its error, unless it was
+// given another) in place of err once ctx is done, as net/http's
+// Transport does: the connection error a cancellation causes is its
+// consequence.
 func ctxErr(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil {
-		return cerr
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
 	}
 	return err
 }

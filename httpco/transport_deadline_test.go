@@ -1,0 +1,109 @@
+package httpco_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/evergo/evergo/httpco"
+	"github.com/evergo/evergo/scheduler"
+)
+
+// A floodConn is a server that never stops sending: a response header,
+// then body bytes for as long as it is read. Its reads never wait, as a
+// socket's never do while a server keeps up, and they keep deadlines as
+// ioco's conns do: a read made once the read deadline has passed on the
+// loop's clock fails with os.ErrDeadlineExceeded. Writes go nowhere.
+type floodConn struct {
+	net.Conn
+	loop     *scheduler.Loop
+	header   string
+	deadline time.Time
+}
+
+func (c *floodConn) Read(p []byte) (int, error) {
+	if !c.deadline.IsZero() && !c.loop.Now().Before(c.deadline) {
+		return 0, &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	}
+	if c.header != "" {
+		n := copy(p, c.header)
+		c.header = c.header[n:]
+		return n, nil
+	}
+	for i := range p {
+		p[i] = 'a'
+	}
+	return len(p), nil
+}
+
+func (c *floodConn) SetDeadline(t time.Time) error     { c.deadline = t; return nil }
+func (c *floodConn) SetReadDeadline(t time.Time) error { c.deadline = t; return nil }
+func (*floodConn) SetWriteDeadline(time.Time) error    { return nil }
+func (*floodConn) Write(p []byte) (int, error)         { return len(p), nil }
+func (*floodConn) Close() error                        { return nil }
+func (*floodConn) RemoteAddr() net.Addr                { return &net.TCPAddr{} }
+func (*floodConn) LocalAddr() net.Addr                 { return &net.TCPAddr{} }
+
+func TestTransportEndsAtTheContextDeadlineWhileBytesKeepComing(t *testing.T) {
+	// The body never ends and no read waits, so the task never parks and
+	// the context's end never reaches it: only the connection's deadline,
+	// which the Transport takes from the context, stops the read. Without
+	// it the read goes on to the limit, a gibibyte.
+	const limit = 1 << 30
+	tr := &httpco.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return &floodConn{loop: scheduler.LoopOf(ctx), header: "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"}, nil
+	}}
+	var n int64
+	var err error
+	onLoop(t, tr, func(ctx context.Context, client *http.Client) {
+		ctx, cancel := scheduler.WithTimeout(ctx, 20*time.Millisecond)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://flood.test/", nil)
+		var resp *http.Response
+		if resp, err = client.Do(req); err != nil {
+			return // the deadline met the header: a timeout too
+		}
+		defer resp.Body.Close()
+		n, err = io.Copy(io.Discard, io.LimitReader(resp.Body, limit))
+	})
+	var nerr net.Error
+	if !errors.As(err, &nerr) || !nerr.Timeout() || n >= limit {
+		t.Fatalf("reading a body that never ends, with a deadline: %d bytes, %v; want a timeout before the limit", n, err)
+	}
+}
+
+func TestTransportFailsWithTheContextsCause(t *testing.T) {
+	// The server answers no request; the request's context is cancelled
+	// with a cause once the request is written, from the trace's hook.
+	release := make(chan struct{})
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer close(release) // before the server's Close, registered earlier
+	cause := errors.New("the test lost interest")
+	var err error
+	onLoop(t, httpco.NewTransport(), func(ctx context.Context, client *http.Client) {
+		ctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			WroteRequest: func(httptrace.WroteRequestInfo) { cancel(cause) },
+		})
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+		var resp *http.Response
+		if resp, err = client.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	})
+	if !errors.Is(err, cause) {
+		t.Fatalf("Do with a context cancelled with a cause = %v; want the cause", err)
+	}
+}
