@@ -32,7 +32,7 @@ type clientConn struct {
 	t      *Transport
 	h      *hostPool
 	c      net.Conn
-	lr     io.LimitedReader // under br: bounds a response's header
+	lr     connReader // under br: bounds a response's header, keeps the conn's error
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	reused bool // it served a request before the one it serves
@@ -56,7 +56,7 @@ type clientConn struct {
 
 func newClientConn(t *Transport, c net.Conn) *clientConn {
 	cc := &clientConn{t: t, c: c}
-	cc.lr = io.LimitedReader{R: c, N: noLimit}
+	cc.lr = connReader{c: c, n: noLimit}
 	cc.br = bufio.NewReaderSize(&cc.lr, bufSize)
 	cc.bw = bufio.NewWriterSize(c, bufSize)
 	cc.hangUp = func() { cc.close() }
@@ -94,6 +94,31 @@ func (cc *clientConn) stillGood() bool {
 		good = err == unix.EAGAIN
 	})
 	return good
+}
+
+// A connReader is what a connection's bufio.Reader reads from: the conn,
+// bounded to n bytes while a response's header is read (as
+// io.LimitedReader's N), keeping the last error the conn returned, which
+// bufio may pass over.
+type connReader struct {
+	c   net.Conn
+	n   int64
+	err error
+}
+
+func (r *connReader) Read(p []byte) (int, error) {
+	if r.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > r.n {
+		p = p[:r.n]
+	}
+	n, err := r.c.Read(p)
+	r.n -= int64(n)
+	if err != nil {
+		r.err = err
+	}
+	return n, err
 }
 
 // pastDeadline reports whether the request's deadline, cc's, has passed
@@ -195,13 +220,14 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request, trace *h
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded) && t.ResponseHeaderTimeout > 0 && !cc.pastDeadline():
 			return fail(errors.New("httpco: timeout awaiting response headers"))
-		case err != nil && reused && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)) && cc.br.Buffered() == 0:
+		case err != nil && reused && cc.headerRead == 0 && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)):
 			return fail(fmt.Errorf("%w: %w", errDeadConn, err))
 		case err != nil:
 			return fail(err)
 		}
 	}
 
+	resp.Request = req // not the copy written, as net/http's Transport
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		stop()
 		cc.leavePool()
@@ -244,7 +270,7 @@ func (cc *clientConn) readResponse(ctx context.Context, r *http.Request, d time.
 	max := cc.t.maxHeaderBytes()
 	cc.headerRead = 0
 	for informational := 0; ; informational++ {
-		cc.lr.N = max
+		cc.lr.n, cc.lr.err = max, nil
 		buffered := cc.br.Buffered()
 		if trace != nil && trace.GotFirstResponseByte != nil && informational == 0 {
 			if _, err := cc.br.Peek(1); err == nil {
@@ -254,12 +280,21 @@ func (cc *clientConn) readResponse(ctx context.Context, r *http.Request, d time.
 		resp, err := http.ReadResponse(cc.br, r)
 		// (the bound counts what bufio read ahead of the header too: it
 		// is only the cause of a failure)
-		hitLimit := cc.lr.N == 0
-		cc.headerRead += max - cc.lr.N + int64(buffered-cc.br.Buffered())
-		cc.lr.N = noLimit
+		hitLimit := cc.lr.n == 0
+		cc.headerRead += max - cc.lr.n + int64(buffered-cc.br.Buffered())
+		cc.lr.n = noLimit
 		switch {
 		case err != nil && hitLimit:
 			return nil, fmt.Errorf("%w: more than %d bytes", ErrResponseHeaderTooLarge, max)
+		case err != nil && cc.lr.err != nil:
+			// A read failed on the way: that is the error, whatever the
+			// bytes before it looked like. bufio hands a line cut short
+			// by an error to net/http as a whole one, which would call
+			// "HTTP/" cut by a timeout a malformed response.
+			if cc.lr.err == io.EOF && cc.headerRead > 0 {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return nil, cc.lr.err
 		case err != nil:
 			return nil, err
 		case resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols:

@@ -107,3 +107,76 @@ func TestTransportFailsWithTheContextsCause(t *testing.T) {
 		t.Fatalf("Do with a context cancelled with a cause = %v; want the cause", err)
 	}
 }
+
+// A cutConn sends sent and then fails every read with err, as a server
+// that stopped in the middle of a header (io.EOF) or a deadline that
+// passed there would. Writes go nowhere.
+type cutConn struct {
+	net.Conn
+	sent string
+	err  error
+}
+
+func (c *cutConn) Read(p []byte) (int, error) {
+	if c.sent == "" {
+		return 0, c.err
+	}
+	n := copy(p, c.sent)
+	c.sent = c.sent[n:]
+	return n, nil
+}
+
+func (*cutConn) SetDeadline(time.Time) error      { return nil }
+func (*cutConn) SetReadDeadline(time.Time) error  { return nil }
+func (*cutConn) SetWriteDeadline(time.Time) error { return nil }
+func (*cutConn) Write(p []byte) (int, error)      { return len(p), nil }
+func (*cutConn) Close() error                     { return nil }
+func (*cutConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (*cutConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+
+func TestTransportReportsTheReadErrorThatCutAHeaderShort(t *testing.T) {
+	// bufio hands a line cut short by an error to net/http as a whole
+	// one: "HTTP/" would be a malformed response, where the server hung
+	// up or the deadline passed.
+	timeout := &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	for _, tc := range []struct {
+		name, sent string
+		err, want  error
+	}{
+		{"EOFInStatusLine", "HTTP/", io.EOF, io.ErrUnexpectedEOF},
+		{"EOFInHeaderLine", "HTTP/1.1 200 OK\r\nContent-Len", io.EOF, io.ErrUnexpectedEOF},
+		{"EOFBeforeAnything", "", io.EOF, io.EOF},
+		{"TimeoutInStatusLine", "HTTP/", timeout, os.ErrDeadlineExceeded},
+		{"TimeoutInHeaderValue", "HTTP/1.1 200 OK\r\nContent-Length: 1", timeout, os.ErrDeadlineExceeded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := &httpco.Transport{DialContext: func(context.Context, string, string) (net.Conn, error) {
+				return &cutConn{sent: tc.sent, err: tc.err}, nil
+			}}
+			var err error
+			onLoop(t, tr, func(ctx context.Context, client *http.Client) {
+				_, err = getBody(ctx, client, "http://cut.test/")
+			})
+			if !errors.Is(err, tc.want) {
+				t.Errorf("GET from a server that sent %q, then %v: %v; want %v", tc.sent, tc.err, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestTransportResponseCarriesTheRequestGiven(t *testing.T) {
+	// The Transport writes a copy that asks for gzip: the response's
+	// Request is the caller's all the same, as with net/http.
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	onLoop(t, httpco.NewTransport(), func(ctx context.Context, client *http.Client) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+		resp, err := client.Transport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.Request != req {
+			t.Errorf("resp.Request = %p, want the request given, %p", resp.Request, req)
+		}
+	})
+}
