@@ -136,8 +136,8 @@ func (t *Transport) maxHeaderBytes() int64 {
 	return 10 << 20 // net/http's default
 }
 
-// roundTrip writes req on cc and reads its response's header. On error cc
-// is closed; a reused connection that failed before any of the response
+// roundTrip writes req on cc and reads its response's header. On error,
+// or when a Kill unwinds the calling task, cc is closed; a reused connection that failed before any of the response
 // came fails with errDeadConn in its chain. May park the calling task.
 //
 // sent reports whether req's body was handed to Request.Write, which
@@ -160,12 +160,16 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request, trace *h
 			}
 		})
 	})
-	fail := func(err error) (*http.Response, bool, error) {
-		stop()
-		cc.busy = false
-		cc.close()
-		return nil, sent, err
-	}
+	// A failure closes cc, and so does a Kill that unwinds the task from
+	// a park in here: the deferred call runs either way.
+	ok := false
+	defer func() {
+		if !ok {
+			stop()
+			cc.busy = false
+			cc.close()
+		}
+	}()
 	// The context's deadline is the connection's too, until the
 	// response's body ends. A context's end reaches a task only when it
 	// parks, and a task reading a response whose bytes keep coming never
@@ -179,7 +183,7 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request, trace *h
 
 	r, gzipped, err := t.outgoing(req, cc.proxy)
 	if err != nil {
-		return fail(err)
+		return nil, sent, err
 	}
 	sent = true // Write closes the body, whatever happens
 	var cb *continueBody
@@ -209,21 +213,21 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request, trace *h
 		resp, err = cb.final, nil
 		r.Close = true
 	case cb != nil && cb.err != nil:
-		return fail(cb.err)
+		return nil, sent, cb.err
 	case err != nil:
 		if reused {
 			err = fmt.Errorf("%w: %w", errDeadConn, err)
 		}
-		return fail(err)
+		return nil, sent, err
 	default:
 		resp, err = cc.readResponse(ctx, r, t.ResponseHeaderTimeout, false, trace)
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded) && t.ResponseHeaderTimeout > 0 && !cc.pastDeadline():
-			return fail(errors.New("httpco: timeout awaiting response headers"))
+			return nil, sent, errors.New("httpco: timeout awaiting response headers")
 		case err != nil && reused && cc.headerRead == 0 && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)):
-			return fail(fmt.Errorf("%w: %w", errDeadConn, err))
+			return nil, sent, fmt.Errorf("%w: %w", errDeadConn, err)
 		case err != nil:
-			return fail(err)
+			return nil, sent, err
 		}
 	}
 
@@ -235,6 +239,7 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request, trace *h
 			cc.c.SetDeadline(time.Time{}) // the connection is its owner's now
 		}
 		resp.Body = &upgradedBody{cc: cc}
+		ok = true
 		return resp, sent, nil
 	}
 	body := &clientBody{cc: cc, ctx: ctx, rc: resp.Body, stop: stop,
@@ -250,13 +255,17 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request, trace *h
 	if resp.ContentLength == 0 && !resp.Uncompressed || req.Method == http.MethodHead {
 		body.finish(true) // nothing to read: the connection is free now
 	}
+	ok = true
 	return resp, sent, nil
 }
 
 // readResponse reads the header of r's next response, skipping
 // informational ones (100 Continue, 103 Early Hints) unless continues is
 // set, and bounded by d on the loop's clock when d > 0 (the error is then
-// os.ErrDeadlineExceeded) and by MaxResponseHeaderBytes. May park the
+// os.ErrDeadlineExceeded) and by MaxResponseHeaderBytes: the headers of
+// the informational responses and the final one's together, as in
+// net/http, unless a ClientTrace's Got1xxResponse hears of each (then each
+// has the bound of its own, and the hook bounds how many). May park the
 // calling task.
 func (cc *clientConn) readResponse(ctx context.Context, r *http.Request, d time.Duration, continues bool, trace *httptrace.ClientTrace) (*http.Response, error) {
 	if d > 0 {
@@ -269,20 +278,20 @@ func (cc *clientConn) readResponse(ctx context.Context, r *http.Request, d time.
 	}
 	max := cc.t.maxHeaderBytes()
 	cc.headerRead = 0
-	for informational := 0; ; informational++ {
-		cc.lr.n, cc.lr.err = max, nil
-		buffered := cc.br.Buffered()
-		if trace != nil && trace.GotFirstResponseByte != nil && informational == 0 {
-			if _, err := cc.br.Peek(1); err == nil {
-				trace.GotFirstResponseByte()
-			}
+	cc.lr.n, cc.lr.err = max, nil
+	defer func() { cc.lr.n = noLimit }()
+	if trace != nil && trace.GotFirstResponseByte != nil {
+		if _, err := cc.br.Peek(1); err == nil {
+			trace.GotFirstResponseByte()
 		}
+	}
+	for {
+		left, buffered := cc.lr.n, cc.br.Buffered()
 		resp, err := http.ReadResponse(cc.br, r)
 		// (the bound counts what bufio read ahead of the header too: it
 		// is only the cause of a failure)
 		hitLimit := cc.lr.n == 0
-		cc.headerRead += max - cc.lr.n + int64(buffered-cc.br.Buffered())
-		cc.lr.n = noLimit
+		cc.headerRead += left - cc.lr.n + int64(buffered-cc.br.Buffered())
 		switch {
 		case err != nil && hitLimit:
 			return nil, fmt.Errorf("%w: more than %d bytes", ErrResponseHeaderTooLarge, max)
@@ -308,9 +317,7 @@ func (cc *clientConn) readResponse(ctx context.Context, r *http.Request, d time.
 			if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
 				return nil, err
 			}
-		}
-		if informational == 4 {
-			return nil, errors.New("httpco: too many 1xx informational responses") // as net/http, after 5
+			cc.lr.n = max // the hook saw it: the next header has a bound of its own
 		}
 	}
 }

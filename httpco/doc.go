@@ -79,7 +79,10 @@
 // a body GetBody can give again). A response's body gives its connection
 // back once read to its end; closed earlier, it closes it. The Transport
 // asks for gzip and decodes it unless DisableCompression or the request
-// set Accept-Encoding itself; informational (1xx) responses are skipped; a
+// set Accept-Encoding itself; informational (1xx) responses are skipped,
+// as many as come, their headers counted with the final one's against
+// MaxResponseHeaderBytes (each has its own bound when a ClientTrace's
+// Got1xxResponse hears of it), as in net/http; a
 // 101 response's Body is the connection, an io.ReadWriteCloser. https goes
 // over crypto/tls with ALPN "http/1.1". The request's context ends a
 // request at any point, from any goroutine: Client.Timeout works. Its

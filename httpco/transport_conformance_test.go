@@ -14,6 +14,7 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -91,6 +92,35 @@ func handlerServer(h http.HandlerFunc) func(t *testing.T) *httptest.Server {
 }
 
 var conformanceCases = []conformanceCase{
+	{
+		// Any number of informational responses is read past, their
+		// headers bounded with the final one's, unless a Got1xxResponse
+		// hook hears of each: then each header has a bound of its own.
+		name: "informational responses, their headers bounded together",
+		server: handlerServer(func(w http.ResponseWriter, r *http.Request) {
+			n, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/"))
+			for range n {
+				w.WriteHeader(http.StatusEarlyHints)
+			}
+			io.WriteString(w, "final")
+		}),
+		setup: func(t *testing.T, srv *httptest.Server, std *http.Transport, co *httpco.Transport) func(string) string {
+			std.MaxResponseHeaderBytes, co.MaxResponseHeaderBytes = 4<<10, 4<<10
+			return nil
+		},
+		script: func(ctx context.Context, client *http.Client, srv *httptest.Server, conns func() int32) string {
+			var out []string
+			for _, n := range []int{1, 6, 400} { // 400 headers of 29 bytes: over 4 KiB
+				out = append(out, observe(doReq(ctx, client, "GET", fmt.Sprintf("%s/%d", srv.URL, n), nil)))
+			}
+			hints := 0
+			hooked := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+				Got1xxResponse: func(int, textproto.MIMEHeader) error { hints++; return nil },
+			})
+			out = append(out, observe(doReq(hooked, client, "GET", srv.URL+"/400", nil)), fmt.Sprint("hints=", hints))
+			return strings.Join(out, "; ")
+		},
+	},
 	{
 		name: "keep-alive reuses one connection",
 		server: handlerServer(func(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strconv"
 	"strings"
 	"testing"
@@ -222,4 +223,46 @@ func TestTransportHandsOverAnUpgradedConnection(t *testing.T) {
 			t.Errorf("read %q over the upgraded connection, want echo: ping", got)
 		}
 	})
+}
+
+// A task killed while it waits for a response closes its connection and
+// gives its MaxConnsPerHost slot back: the Kill unwinds the request.
+func TestTransportKillDuringARequestClosesItsConnection(t *testing.T) {
+	srv, conns := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/never" {
+			<-r.Context().Done() // until the client hangs up
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	tr := &httpco.Transport{MaxConnsPerHost: 1}
+	onLoop(t, tr, func(ctx context.Context, client *http.Client) {
+		fds := scheduler.LoopOf(ctx).Stats().FDs
+		self := scheduler.Current(ctx)
+		trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { self.Wake() }}
+		stuck, err := scheduler.Spawn(ctx, "stuck", func(ctx context.Context) error {
+			_, err := getBody(httptrace.WithClientTrace(ctx, trace), client, srv.URL+"/never")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := scheduler.Park(ctx, "the request written"); err != nil {
+			t.Fatal(err)
+		}
+		stuck.Kill(ctx)
+		if err := stuck.Join(ctx); !errors.Is(err, scheduler.ErrKilled) {
+			t.Errorf("the killed request's task ended with %v, want ErrKilled", err)
+		}
+		if n := scheduler.LoopOf(ctx).Stats().FDs; n != fds {
+			t.Errorf("%d fds on the loop after the Kill, %d before the request", n, fds)
+		}
+		// The slot is free: this request dials, where it would wait forever.
+		if body, err := getBody(ctx, client, srv.URL+"/ok"); body != "ok" || err != nil {
+			t.Errorf("GET after the Kill: %q, %v; want ok", body, err)
+		}
+	})
+	if n := conns.Load(); n != 2 {
+		t.Errorf("the server saw %d connections, want 2", n)
+	}
 }

@@ -33,8 +33,9 @@
 // The defaults are meant for crawling other people's sites: one host (the
 // seeds'), robots.txt honoured, at most 10,000 pages, 10 links deep,
 // 10 MiB a page, 1 MiB of response header, 15 s a request (connecting,
-// waiting and reading, all in). -delay spaces the starts of two requests
-// to one host; robots.txt's Crawl-delay, if longer, wins, up to
+// waiting and reading, all in). -delay spaces two fetches from one host,
+// from the end of one to the start of the next, as wget's -w does;
+// robots.txt's Crawl-delay, if longer, wins, up to
 // -max-crawl-delay (30 s). A robots.txt that cannot be fetched, or answers
 // 5xx or 429, keeps the crawler out of its host, and the summary says so.
 // URLs are written without user:password@, and no credentials are sent.
@@ -87,7 +88,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.Timeout, "timeout", 15*time.Second, "give up on a request after this `long`, connecting included")
 	o.MaxBody = 10 << 20
 	fs.Var((*byteSize)(&o.MaxBody), "max-body", "keep at most this much of a page: bytes, or with KiB, MiB, GiB")
-	fs.DurationVar(&o.Delay, "delay", 0, "at least this `long` between the starts of two requests to one host (robots.txt's Crawl-delay, if longer, wins)")
+	fs.DurationVar(&o.Delay, "delay", 0, "at least this `long` from the end of one fetch from a host to the start of the next (robots.txt's Crawl-delay, if longer, wins)")
 	fs.DurationVar(&o.MaxCrawlDelay, "max-crawl-delay", crawl.DefaultMaxCrawlDelay, "cut a robots.txt Crawl-delay longer than this `long` to it")
 	fs.StringVar(&o.UserAgent, "user-agent", "evergo-crawler/0.1 (+https://github.com/evergo/evergo)", "the User-Agent `header`, also matched against robots.txt")
 	fs.StringVar(&o.out, "o", "", "write a JSON line per page to this `file`, - for standard output (url, status, depth, bytes, links, duration_ms, error, kind, location)")

@@ -100,16 +100,17 @@ func response(body string) string {
 const earlyHints = "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"
 
 func TestFetchSkipsInformationalResponses(t *testing.T) {
+	const limit = 4 << 10 // the headers of all of a response's 1xx and its own
 	srv := serveRaw(t, func(r *http.Request) string {
 		switch r.URL.Path {
 		case "/hints":
 			return earlyHints + response("hello")
 		case "/continue":
 			return "HTTP/1.1 100 Continue\r\n\r\n" + earlyHints + response("again")
-		case "/five":
-			return strings.Repeat(earlyHints, 5) + response("five")
 		case "/six":
 			return strings.Repeat(earlyHints, 6) + response("six")
+		case "/flood":
+			return strings.Repeat(earlyHints, limit/len(earlyHints)+1) + response("flood")
 		}
 		return "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
 	})
@@ -120,11 +121,14 @@ func TestFetchSkipsInformationalResponses(t *testing.T) {
 	}
 	var gots []got
 	var dials int
-	paths := []string{"/hints", "/continue", "/five", "/hints", "/six"}
+	paths := []string{"/hints", "/continue", "/six", "/hints", "/flood"}
 	run(t, func(ctx context.Context) error {
-		f := &crawl.Fetcher{}
+		f := &crawl.Fetcher{MaxResponseHeaderBytes: limit}
 		defer f.Close()
 		for _, p := range paths {
+			if p == "/flood" {
+				dials = f.Dials()
+			}
 			resp, err := f.Fetch(ctx, parse(t, srv.URL+p), nil)
 			g := got{err: err}
 			if err == nil {
@@ -133,10 +137,9 @@ func TestFetchSkipsInformationalResponses(t *testing.T) {
 			}
 			gots = append(gots, g)
 		}
-		dials = f.Dials()
 		return nil
 	})
-	want := []got{{200, "hello", nil}, {200, "again", nil}, {200, "five", nil}, {200, "hello", nil}}
+	want := []got{{200, "hello", nil}, {200, "again", nil}, {200, "six", nil}, {200, "hello", nil}}
 	for i, w := range want {
 		if g := gots[i]; g != w {
 			t.Errorf("Fetch %s = %d %q, %v; want %d %q, the response after the 1xx",
@@ -145,13 +148,13 @@ func TestFetchSkipsInformationalResponses(t *testing.T) {
 	}
 	// The connection is at the next response after the final one: the
 	// fetches share it.
-	if dials != 1 || srv.conns.Load() != 1 {
-		t.Errorf("%d dials, %d connections seen by the server, for fetches after 1xx responses; want 1 and 1",
-			dials, srv.conns.Load())
+	if dials != 1 {
+		t.Errorf("%d dials for fetches after 1xx responses; want 1", dials)
 	}
-	if g := gots[4]; g.err == nil || !strings.Contains(g.err.Error(), "informational") {
-		t.Errorf("Fetch /six (six 103s) = %d %q, %v; want an error: more than 5 informational responses",
-			g.status, g.body, g.err)
+	// 1xx responses that never end meet the bound on the header.
+	if g := gots[4]; !errors.Is(g.err, crawl.ErrHeaderTooLarge) {
+		t.Errorf("Fetch /flood (103s over %d bytes) = %d %q, %v; want ErrHeaderTooLarge",
+			limit, g.status, g.body, g.err)
 	}
 }
 
@@ -479,6 +482,14 @@ func fetchAroundIdle(t *testing.T, idle func(p *peerSite) error) (p *peerSite, b
 		for i, path := range []string{"/a", "/b"} {
 			if i == 1 {
 				if err := idle(p); err != nil {
+					return err
+				}
+				// The loop hears of what came at its next poll, which a
+				// yield lets it make before the next request; what comes
+				// within the same round of the loop is not seen until
+				// the request is on its way, the window net/http's read
+				// loop leaves too.
+				if err := scheduler.Sleep(ctx, 0); err != nil {
 					return err
 				}
 			}

@@ -27,7 +27,7 @@ type Config struct {
 	MaxDepth    int           // links followed from a seed to a page at most; 0: no limit
 	MaxPages    int           // pages fetched at most; 0: no limit
 	SameHost    bool          // follow links only to the seeds' hosts (scheme, host and port)
-	Delay       time.Duration // at least this long between the starts of two requests to one host
+	Delay       time.Duration // at least this long from the end of one fetch from a host to the start of the next
 
 	// MaxCrawlDelay bounds the Crawl-delay of a robots.txt: a longer one
 	// is cut to it. 0: DefaultMaxCrawlDelay (30 s); less than 0 is an error.
@@ -180,7 +180,7 @@ type host struct {
 	unreachable string           // why robots.txt keeps the crawler out of the host, if it does
 	delay       time.Duration    // between the starts of two requests
 	pacing      locks.Lock       // held from the wait for a request's turn to the end of its fetch
-	last        time.Time        // when the last request was written; zero: none yet
+	last        time.Time        // when the last fetch from the host ended; zero: none yet
 }
 
 // New returns a Crawler for cfg, or an error if a seed is not an absolute
@@ -228,7 +228,6 @@ func New(cfg Config) (*Crawler, error) {
 			Unreachable: map[string]string{},
 		},
 	}
-	c.f.wrote = c.wrote
 	for _, s := range cfg.Seeds {
 		u, err := url.Parse(s)
 		if err == nil {
@@ -431,6 +430,7 @@ func (c *Crawler) try(ctx context.Context, it item) (res *Result) {
 		h.pacing.Lock(ctx)
 		defer h.pacing.Unlock(ctx)
 		h.await(ctx, c.now())
+		defer func() { h.last = c.now() }() // before the Unlock: the next fetch waits from here
 	}
 
 	res = &Result{URL: it.url.String(), Depth: it.depth}
@@ -611,6 +611,7 @@ func (c *Crawler) host(ctx context.Context, u *url.URL) *host {
 	defer h.ready.Set() // also when a Kill ends the fetch: the waiters are killed too
 	robots := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/robots.txt"}
 	resp, err := c.f.Fetch(ctx, robots, nil)
+	h.last = c.now() // the first page waits from here, if the host wants a delay
 	switch {
 	case errors.Is(err, ErrRedirectLoop), errors.Is(err, ErrTooManyRedirects):
 		return h // unavailable: everything is allowed
@@ -644,23 +645,15 @@ func (h *host) allows(u *url.URL) bool {
 }
 
 // await waits, with h.pacing held, until delay has passed since the last
-// request to the host was written. The gap is measured from that request's
-// actual start, never from a time booked for it: a task that wakes late
-// delays the request after it as much. May park.
+// fetch from the host ended, as wget's --wait spaces retrievals. The gap
+// is measured from that fetch's actual end, never from a time booked for
+// it: a task that wakes late delays the request after it as much. May
+// park.
 func (h *host) await(ctx context.Context, now time.Time) {
 	if h.last.IsZero() {
 		return
 	}
 	if d := h.last.Add(h.delay).Sub(now); d > 0 {
 		scheduler.Sleep(ctx, d) // only a Kill ends it early, and it panics
-	}
-}
-
-// wrote is the Fetcher's hook, called once a request for u is written:
-// the start of the next request to its host is measured from now. Never
-// parks.
-func (c *Crawler) wrote(u *url.URL) {
-	if h := c.hosts[hostKey(u)]; h != nil {
-		h.last = c.now()
 	}
 }

@@ -19,46 +19,45 @@
 //
 // # Fetching
 //
-// A Fetcher speaks HTTP/1.1 over ioco connections, TLS for https, with the
-// names resolved on the loop's thread pool. net/http writes the requests
-// and reads the responses (Request.Write, http.ReadResponse), so chunked
-// and Content-Length bodies are read as net/http reads them. It asks for
-// gzip and decodes it, keeps the body up to MaxBody bytes after decoding
-// (a longer one is cut there and marked Truncated, and its connection
-// closed), and keeps every connection that ends at a response boundary for
-// the next request to the same scheme, host and port: up to MaxIdlePerHost
-// per server and MaxIdle in all, closing the one idle longest to make room,
-// so a crawl across many hosts holds a bounded number of descriptors. A
-// connection with bytes after its response, that nobody asked for, is not
-// kept, nor is one that receives any while it is idle (below). A request
-// that fails on a kept connection before any byte of the response is made
-// again on a new one, as net/http's Transport does for a GET. Informational responses (103 Early Hints) before the real one are
-// read past, up to 5, as the Transport does. Over TLS the Fetcher offers
-// only http/1.1 in ALPN. The earlier of ctx's deadline and Timeout bounds
-// a whole fetch, connecting and redirects included, on the loop's clock
-// (a Crawler's wait for a host's turn comes before it and does not count);
-// to stop one sooner, kill its task. The deadline is checked at every
-// read as well as by the connection: a server that keeps bytes coming
-// never makes a read wait, yet its fetch ends on time. A deadline that
-// passes in the middle of a line of the header is a timeout, not a
-// malformed response.
+// A Fetcher makes its requests on an httpco.Transport of its own, as an
+// *http.Client would: the Transport keeps the connections (over ioco, TLS
+// for https with only http/1.1 in ALPN, names resolved by the loop's
+// ioco.Resolver), writes the requests and reads the responses with
+// net/http's framing, so chunked and Content-Length bodies are read as
+// net/http reads them. It keeps every connection that ends at a response
+// boundary for the next request to the same scheme, host and port: up to
+// MaxIdlePerHost per server and MaxIdle in all, closing the one idle
+// longest to make room, so a crawl across many hosts holds a bounded
+// number of descriptors. A connection with bytes after its response, that
+// nobody asked for, is not kept, nor is one that the server closed or
+// wrote to while it sat idle, as far as the loop has polled (net/http
+// closes it too: "Unsolicited response received on idle HTTP channel"). A
+// GET that fails on a kept connection before any byte of the response is
+// made again on a new one, as net/http's Transport does. Informational
+// responses (103 Early Hints) before the real one are read past, as many
+// as come, as in net/http.
+//
+// What the Fetcher adds is the crawler's policy. It asks for gzip and
+// decodes it itself, into readers it reuses; keeps the body up to MaxBody
+// bytes after decoding (a longer one is cut there and marked Truncated,
+// and its connection closed); and follows redirects itself, as the
+// crawler records each of them (see Choices). The earlier of ctx's
+// deadline and Timeout bounds a whole fetch, connecting and redirects
+// included, on the loop's clock (a Crawler's wait for a host's turn comes
+// before it and does not count); ctx's end, or a Kill of its task, stops
+// it at any point. The deadline is the connection's too: a server that
+// keeps bytes coming never makes a read wait, where a task would hear of
+// its context's end, yet its fetch ends on time. A deadline that passes in
+// the middle of a line of the header is a timeout, not a malformed
+// response, and an end of file there is a connection closed.
 //
 // Everything read from a server is bounded. A response's header (status
 // line, fields, blank line) may be MaxResponseHeaderBytes long, 1 MiB by
 // default, as net/http's server allows a request's (its Transport allows
-// 10 MiB); a longer one fails with ErrHeaderTooLarge, of kind "header too
-// large". Each informational response has a header of its own, as in
-// net/http. The body is cut at MaxBody. The text of a fetch's error is cut
-// to a few hundred bytes, as net/http's errors quote what they could not
-// parse.
-//
-// A connection is reused only if nothing came on it while it sat idle:
-// right before the next request, the socket is asked (a peek that does
-// not wait) and, over TLS, the TLS layer's buffer read with a deadline
-// already passed. A connection with a byte to read, an end of file or an
-// error is closed: an unsolicited response would be read as the next
-// request's (net/http closes it too: "Unsolicited response received on
-// idle HTTP channel").
+// 10 MiB), counted with the informational responses before it; a longer
+// one fails with ErrHeaderTooLarge, of kind "header too large". The body
+// is cut at MaxBody. The text of a fetch's error is cut to a few hundred
+// bytes, as net/http's errors quote what they could not parse.
 //
 // # Choices
 //

@@ -11,23 +11,31 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"syscall"
+	"os"
 	"time"
 	"unicode/utf8"
 
+	"github.com/evergo/evergo/httpco"
+	"github.com/evergo/evergo/ioco"
 	"github.com/evergo/evergo/scheduler"
 )
 
 // Errors of a fetch that are the fetcher's own; the others are the network's
-// (*net.OpError, os.ErrDeadlineExceeded...) or net/http's framing errors.
+// (*net.OpError, os.ErrDeadlineExceeded...), the Transport's, or net/http's
+// framing errors.
 var (
 	ErrRedirectLoop     = errors.New("crawl: redirect loop")
 	ErrTooManyRedirects = errors.New("crawl: too many redirects")
 	// ErrHeaderTooLarge is the error of a response whose header (status
 	// line, fields and the blank line after them) is longer than
-	// MaxResponseHeaderBytes.
-	ErrHeaderTooLarge = errors.New("crawl: response header too large")
+	// MaxResponseHeaderBytes: the Transport's own,
+	// httpco.ErrResponseHeaderTooLarge.
+	ErrHeaderTooLarge = httpco.ErrResponseHeaderTooLarge
 )
+
+// errTimeout is why a fetch's context ends when the Fetcher's Timeout
+// passes: os.ErrDeadlineExceeded, as a connection's deadline says it.
+var errTimeout = fmt.Errorf("crawl: the fetch's Timeout passed: %w", os.ErrDeadlineExceeded)
 
 // DefaultMaxResponseHeaderBytes is the Fetcher's bound on the header of a
 // response when its MaxResponseHeaderBytes is 0: 1 MiB, as net/http's
@@ -35,11 +43,15 @@ var (
 // a few KiB; net/http's Transport allows 10 MiB.
 const DefaultMaxResponseHeaderBytes = 1 << 20
 
-// A Fetcher makes HTTP/1.1 GET requests over ioco conns, for the tasks of
-// one loop, and keeps the connections that the server leaves open, per
-// scheme, host and port, for the next request to the same server.
-// net/http writes the requests and reads the responses (Request.Write,
-// http.ReadResponse); the Fetcher decodes gzip itself, as it asks for it.
+// A Fetcher makes HTTP/1.1 GET requests for the tasks of one loop, on an
+// httpco.Transport of its own, called as http.Client calls its
+// RoundTripper: the Transport keeps the connections, writes the requests
+// and reads the responses. The Fetcher adds the crawler's policy: which
+// redirects to follow and how (normalized, loops told), the body decoded
+// from gzip (which it asks for itself, into readers it reuses) and capped.
+// It follows redirects itself, where http.Client would: a crawler records
+// each redirect, a Location that does not parse included, where
+// http.Client fails the request before its CheckRedirect is asked.
 //
 // Its fields are settings, read at each Fetch; they must not change while
 // a Fetch runs. Fetch may be called by several tasks of the loop at once;
@@ -48,12 +60,13 @@ const DefaultMaxResponseHeaderBytes = 1 << 20
 // must be closed when it is no longer used, or they stay open.
 //
 // The kept connections are bounded twice: MaxIdlePerHost per server, and
-// MaxIdle in all, the one unused longest closed first to make room, so a
+// MaxIdle in all, the one idle longest closed first to make room, so a
 // crawl of many hosts holds a bounded number of descriptors. Every byte
 // read from a server is bounded too: a response's header by
 // MaxResponseHeaderBytes, its body by MaxBody, and the whole fetch by its
-// deadline, checked at every read (a server that never stops sending
-// never makes a read wait, where a conn's deadline is checked).
+// deadline, which the Transport makes the connection's (a server that
+// never stops sending never makes a read wait, where a task would hear of
+// its context's end).
 type Fetcher struct {
 	UserAgent      string        // the User-Agent header; empty: net/http's
 	Timeout        time.Duration // how long a fetch may take, redirects included; 0: no limit
@@ -70,21 +83,15 @@ type Fetcher struct {
 	// than 0 is an error.
 	MaxResponseHeaderBytes int64
 
-	idle   map[string][]*pconn // by connKey, the most recently used last
-	oldest *pconn              // the list of all idle connections, by the time they went idle
-	newest *pconn
-	nidle  int
-	closed bool            // Close was called: keep no connection
-	gz     []*gzip.Reader  // readers to Reset, so that a page allocates none
-	bufs   []*bytes.Buffer // body buffers handed back by Response.Release
-	dials  int             // connections made, for tests and the summary
+	t      *httpco.Transport // made by the first Fetch
+	closed bool              // Close was called: keep no connection
+	gz     []*gzip.Reader    // readers to Reset, so that a page allocates none
+	bufs   []*bytes.Buffer   // body buffers handed back by Response.Release
+	dials  int               // connections made, for tests and the summary
 
-	// dialHook, if not nil, makes the connections to http servers in
-	// place of ioco.Dial: the tests' way to put a socketpair under a fetch.
+	// dialHook, if not nil, makes the connections in place of ioco.Dial:
+	// the tests' way to put a socketpair under a fetch.
 	dialHook func(ctx context.Context, network, addr string) (net.Conn, error)
-	// wrote, if not nil, is called once each request is written, before
-	// its response is read: the Crawler's pacing hears of it so.
-	wrote func(u *url.URL)
 }
 
 // A Response is what Fetch returns: the last response of the chain of
@@ -128,32 +135,35 @@ var ErrStopRedirect = errors.New("crawl: redirect not followed")
 // body read. A response with any status is a response: a 404 is not an
 // error here. The whole fetch, connecting and every redirect included,
 // must end by the earlier of ctx's deadline and the Fetcher's Timeout, on
-// the loop's clock. ctx's cancellation is seen while connecting only: to
-// stop a fetch under way, Kill the task, which closes the connection it
-// was using. May park the calling task.
+// the loop's clock; a fetch past its Timeout fails with an error that
+// wraps os.ErrDeadlineExceeded. ctx's end ends the fetch wherever it is.
+// May park the calling task.
 func (f *Fetcher) Fetch(ctx context.Context, u *url.URL, redirect RedirectFunc) (*Response, error) {
-	deadline, _ := ctx.Deadline()
-	if f.Timeout > 0 {
-		if d := scheduler.Now(ctx).Add(f.Timeout); deadline.IsZero() || d.Before(deadline) {
-			deadline = d
-		}
+	if f.MaxResponseHeaderBytes < 0 {
+		return nil, errors.New("crawl: Fetcher.MaxResponseHeaderBytes is negative")
 	}
 	maxRedirects := f.MaxRedirects
 	if maxRedirects == 0 {
 		maxRedirects = 10
 	}
-	if f.MaxResponseHeaderBytes < 0 {
-		return nil, errors.New("crawl: Fetcher.MaxResponseHeaderBytes is negative")
-	}
 	u, err := normalize(u)
 	if err != nil {
 		return nil, err
 	}
+	if f.Timeout > 0 {
+		d := scheduler.Now(ctx).Add(f.Timeout)
+		if dl, ok := ctx.Deadline(); !ok || d.Before(dl) {
+			var cancel context.CancelFunc
+			ctx, cancel = scheduler.WithDeadlineCause(ctx, d, errTimeout)
+			defer cancel()
+		}
+	}
+	t := f.transport()
 	var chain []string // the URLs fetched so far, normalized, to tell a loop
 	for {
-		resp, err := f.get(ctx, u, deadline)
+		resp, err := f.get(ctx, t, u)
 		if err != nil {
-			return nil, err
+			return nil, fetchError(err)
 		}
 		resp.Redirects = len(chain)
 		loc := resp.Header.Get("Location")
@@ -163,7 +173,7 @@ func (f *Fetcher) Fetch(ctx context.Context, u *url.URL, redirect RedirectFunc) 
 		next, err := u.Parse(loc)
 		if err != nil {
 			resp.Release()
-			return nil, fmt.Errorf("crawl: redirect to a bad Location %q: %w", loc, err)
+			return nil, fmt.Errorf("crawl: redirect to a bad Location %q: %w", clip(loc), err)
 		}
 		if next, err = normalize(next); err != nil {
 			return resp, nil // not http or https: nothing to follow
@@ -200,29 +210,10 @@ func isRedirect(code int) bool {
 	return false
 }
 
-// Dials returns how many connections the Fetcher has made. Never parks.
-func (f *Fetcher) Dials() int { return f.dials }
-
-// Close closes the connections kept for reuse, and those that go idle
-// after it: Fetch still works, on new connections each time. Never parks.
-func (f *Fetcher) Close() {
-	f.closed = true
-	for f.oldest != nil {
-		f.evict()
-	}
-}
-
-// get makes one request for u and reads its response, on a kept
-// connection if there is one, else on a new one. A kept connection may
-// have been closed by the server meanwhile: a request that fails on it
-// before any of the response came is made again on a new connection, as
-// net/http's Transport does for a GET. May park.
-func (f *Fetcher) get(ctx context.Context, u *url.URL, deadline time.Time) (*Response, error) {
-	key, addr, err := connKey(u)
-	if err != nil {
-		return nil, err
-	}
-	req := &http.Request{
+// get makes one request for u through t and reads its response, its body
+// decoded and capped. May park.
+func (f *Fetcher) get(ctx context.Context, t *httpco.Transport, u *url.URL) (*Response, error) {
+	req := (&http.Request{
 		Method:     http.MethodGet,
 		URL:        u,
 		Proto:      "HTTP/1.1",
@@ -233,136 +224,99 @@ func (f *Fetcher) get(ctx context.Context, u *url.URL, deadline time.Time) (*Res
 			"Accept-Encoding": {"gzip"},
 		},
 		Host: u.Host,
-	}
+	}).WithContext(ctx)
 	if f.UserAgent != "" {
 		req.Header.Set("User-Agent", f.UserAgent)
 	}
-	for {
-		pc := f.takeIdle(key)
-		if pc == nil {
-			if pc, err = f.dial(ctx, u, key, addr, deadline); err != nil {
-				return nil, err
-			}
-		}
-		resp, err := f.roundTrip(pc, req, deadline)
-		if err != nil && pc.reused && retryable(err) {
-			continue // the server closed the kept connection; pc is closed
-		}
-		return resp, err
-	}
-}
-
-// retryable reports whether err is how a kept connection that the server
-// closed fails a request before any of the response arrived.
-func retryable(err error) bool {
-	var nerr *noResponseError
-	if !errors.As(err, &nerr) {
-		return false
-	}
-	return errors.Is(nerr.err, io.EOF) || errors.Is(nerr.err, syscall.ECONNRESET) ||
-		errors.Is(nerr.err, syscall.EPIPE)
-}
-
-// noResponseError wraps an error that came before any byte of a response.
-type noResponseError struct{ err error }
-
-func (e *noResponseError) Error() string { return e.err.Error() }
-func (e *noResponseError) Unwrap() error { return e.err }
-
-// roundTrip writes req on pc and reads the response and its body. pc goes
-// back to the idle pool if the response leaves it fit for another request,
-// and is closed otherwise, also when a Kill ends the calling task here.
-func (f *Fetcher) roundTrip(pc *pconn, req *http.Request, deadline time.Time) (resp *Response, err error) {
-	keep := false
-	defer func() {
-		if keep {
-			f.putIdle(pc)
-		} else {
-			pc.c.Close()
-		}
-	}()
-	// A conn's deadline is on the loop's clock, as deadline is; the zero
-	// time clears the one a kept connection had. The reader checks it too,
-	// at every read, as a read that finds bytes waiting never parks.
-	if err := pc.c.SetDeadline(deadline); err != nil {
-		return nil, err
-	}
-	pc.r.deadline = deadline
-	if err := req.Write(pc.bw); err != nil {
-		return nil, &noResponseError{err}
-	}
-	if err := pc.bw.Flush(); err != nil {
-		return nil, &noResponseError{err}
-	}
-	if f.wrote != nil {
-		f.wrote(req.URL)
-	}
-	limit := f.MaxResponseHeaderBytes
-	if limit == 0 {
-		limit = DefaultMaxResponseHeaderBytes
-	}
-	pc.r.limit, pc.r.max = limit, limit
-	if _, err := pc.br.Peek(1); err != nil {
-		return nil, &noResponseError{err}
-	}
-	hr, err := readHeader(pc, req)
-	// An informational response (103 Early Hints, a 100 no one asked
-	// for) comes before the real one, as many as a server likes; net/http's
-	// Transport reads up to 5 of them, and so does the Fetcher. A 101 is
-	// final: the connection speaks something else after it.
-	for n := 0; err == nil && hr.StatusCode >= 100 && hr.StatusCode < 200 &&
-		hr.StatusCode != http.StatusSwitchingProtocols; n++ {
-		if n == 5 {
-			return nil, fmt.Errorf("crawl: more than 5 informational responses from %s", req.URL.Host)
-		}
-		pc.r.limit = limit // each header has its own, as in net/http
-		hr, err = readHeader(pc, req)
-	}
+	hr, err := t.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}
-	pc.r.limit = -1 // the body is bounded by MaxBody
-	resp = &Response{
-		URL:         req.URL,
+	defer hr.Body.Close() // read to its end first, when it is kept: its connection is then kept too
+	resp := &Response{
+		URL:         u,
 		Status:      hr.StatusCode,
 		StatusText:  hr.Status,
 		ContentType: hr.Header.Get("Content-Type"),
 		Header:      hr.Header,
 		f:           f,
 	}
-	complete, err := f.readBody(resp, hr)
-	if err != nil {
+	if err := f.readBody(resp, hr); err != nil {
 		resp.Release()
-		return nil, err
+		return nil, ctxErr(ctx, err)
 	}
-	// Bytes after the response, not asked for, mean the server and the
-	// Fetcher disagree on where it ended: the connection is not reused.
-	keep = complete && !hr.Close && hr.StatusCode != http.StatusSwitchingProtocols &&
-		pc.br.Buffered() == 0
 	return resp, nil
 }
 
-// readHeader reads a response's status line and header fields, as many
-// bytes as pc's reader allows. A read that failed on the way (a
-// deadline, a reset) is the error, whatever the bytes before it looked
-// like: bufio's ReadLine hands a line cut short by an error to
-// http.ReadResponse as if it were whole, which would call "HTTP/" cut by
-// a timeout a malformed response. net/http's errors quote what they could
-// not parse, up to the whole header; they are cut to a few hundred bytes.
-func readHeader(pc *pconn, req *http.Request) (*http.Response, error) {
-	hr, err := http.ReadResponse(pc.br, req)
-	switch {
-	case pc.r.err == io.EOF && err != nil:
-		return nil, io.ErrUnexpectedEOF // a header cut short
-	case pc.r.err != nil:
-		if hr != nil {
-			hr.Body.Close()
-		}
-		return nil, pc.r.err
-	case err != nil:
-		return nil, &clippedError{err}
+// transport returns the Fetcher's Transport, with its settings as the
+// Fetcher's are now. Never parks.
+func (f *Fetcher) transport() *httpco.Transport {
+	if f.t == nil {
+		// The Fetcher asks for gzip itself and decodes it into a reader
+		// it reuses; the Transport decodes only what it asked for.
+		f.t = &httpco.Transport{DisableCompression: true, DialContext: f.dial}
 	}
-	return hr, nil
+	t := f.t
+	perHost, all := f.MaxIdlePerHost, f.MaxIdle
+	if perHost == 0 {
+		perHost = 64
+	}
+	if all == 0 {
+		all = 256
+	}
+	t.MaxIdleConnsPerHost, t.MaxIdleConns = perHost, all
+	t.DisableKeepAlives = f.closed || perHost < 0 || all < 0
+	t.TLSClientConfig = f.TLSConfig
+	t.MaxResponseHeaderBytes = f.MaxResponseHeaderBytes
+	if t.MaxResponseHeaderBytes == 0 {
+		t.MaxResponseHeaderBytes = DefaultMaxResponseHeaderBytes
+	}
+	return t
+}
+
+// dial is the Transport's DialContext: it counts the connections made.
+func (f *Fetcher) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	dial := ioco.Dial
+	if f.dialHook != nil {
+		dial = f.dialHook
+	}
+	c, err := dial(ctx, network, addr)
+	if err == nil {
+		f.dials++
+	}
+	return c, err
+}
+
+// fetchError returns err with its text cut to a few hundred bytes:
+// net/http's errors quote what they could not parse, up to a whole header.
+func fetchError(err error) error {
+	if len(err.Error()) > maxErrorText {
+		return &clippedError{err}
+	}
+	return err
+}
+
+// ctxErr returns ctx's cause in place of err once ctx is done, as the
+// Transport does for the part of the fetch it sees: a body read that
+// failed as the deadline passed failed because of it.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
+}
+
+// Dials returns how many connections the Fetcher has made. Never parks.
+func (f *Fetcher) Dials() int { return f.dials }
+
+// Close closes the connections kept for reuse, and those that go idle
+// after it: Fetch still works, on new connections each time. Never parks.
+func (f *Fetcher) Close() {
+	f.closed = true
+	if f.t != nil {
+		f.t.DisableKeepAlives = true
+		f.t.CloseIdleConnections()
+	}
 }
 
 // A clippedError is err with its message cut to a few hundred bytes.
@@ -388,15 +342,18 @@ func clip(s string) string {
 }
 
 // readBody reads hr's body into resp, decoding gzip, up to MaxBody bytes.
-// complete reports whether the body was read to its end, so that the
-// connection is at the next response.
-func (f *Fetcher) readBody(resp *Response, hr *http.Response) (complete bool, err error) {
+// A body read to its end leaves its connection to the Transport, for the
+// next request; one cut at MaxBody closes it (Fetch closes the body).
+func (f *Fetcher) readBody(resp *Response, hr *http.Response) (err error) {
 	max := f.MaxBody
 	if max == 0 {
 		max = 10 << 20
 	}
 	buf := f.takeBuf()
 	resp.buf = buf
+	if hr.StatusCode == http.StatusSwitchingProtocols {
+		return nil // the body is the connection, speaking something else: no page
+	}
 	body := io.Reader(hr.Body)
 	var gz *gzip.Reader
 	if hr.Header.Get("Content-Encoding") == "gzip" {
@@ -406,7 +363,7 @@ func (f *Fetcher) readBody(resp *Response, hr *http.Response) (complete bool, er
 			// An empty body (a 204's, a redirect's) has nothing to
 			// decode, whatever its header says; net/http reads it so.
 		case err != nil:
-			return false, fmt.Errorf("crawl: gzip body: %w", err)
+			return fmt.Errorf("crawl: gzip body: %w", err)
 		default:
 			defer func() { f.gz = append(f.gz, gz) }()
 			body = gz
@@ -414,30 +371,22 @@ func (f *Fetcher) readBody(resp *Response, hr *http.Response) (complete bool, er
 	}
 	n, err := buf.ReadFrom(io.LimitReader(body, max+1))
 	if err != nil {
-		return false, err
+		return err
 	}
 	if n > max {
 		buf.Truncate(int(max))
 		resp.Truncated = true
 	}
 	resp.Body = buf.Bytes()
-	if resp.Truncated {
-		return false, nil
-	}
-	if gz != nil {
+	if gz != nil && !resp.Truncated {
 		// The gzip stream has ended; the HTTP body may still hold its
-		// trailer's last bytes or the chunked terminator.
+		// trailer's last bytes or the chunked terminator: read to its
+		// end, if it is near, for the connection to be kept.
 		if _, err := io.Copy(io.Discard, io.LimitReader(hr.Body, 4<<10)); err != nil {
-			return false, err
+			return err
 		}
 	}
-	// Reading the body to io.EOF leaves the reader at the next response;
-	// hr.Body.Close would read on to there otherwise, without a limit.
-	var one [1]byte
-	if n, _ := hr.Body.Read(one[:]); n != 0 {
-		return false, nil
-	}
-	return true, nil
+	return nil
 }
 
 func (f *Fetcher) takeBuf() *bytes.Buffer {

@@ -87,44 +87,57 @@ func TestFetchBoundsTheResponseHeaderToMaxResponseHeaderBytes(t *testing.T) {
 
 // An endlessConn is a connection whose reads never wait, as a socket's
 // never do while a server keeps bytes coming: they return header lines,
-// after a status line, and no deadline stops them. Writes go nowhere.
+// after a status line. It keeps a read deadline as ioco's conns do: a
+// read made once it has passed on the loop's clock fails. Writes go
+// nowhere.
 type endlessConn struct {
 	net.Conn
-	started bool
+	loop     *scheduler.Loop
+	deadline time.Time
+	started  bool
+	served   int // bytes read
 }
 
 func (c *endlessConn) Read(p []byte) (int, error) {
+	if !c.deadline.IsZero() && !c.loop.Now().Before(c.deadline) {
+		return 0, &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	}
 	if !c.started {
 		c.started = true
+		c.served += len("HTTP/1.1 200 OK\r\n")
 		return copy(p, "HTTP/1.1 200 OK\r\n"), nil
 	}
 	const line = "X-Line: a\r\n"
 	for i := range p {
 		p[i] = line[i%len(line)]
 	}
+	c.served += len(p)
 	return len(p), nil
 }
 
-func (endlessConn) Write(p []byte) (int, error)      { return len(p), nil }
-func (endlessConn) Close() error                     { return nil }
-func (endlessConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
-func (endlessConn) SetDeadline(time.Time) error      { return nil }
-func (endlessConn) SetReadDeadline(time.Time) error  { return nil }
-func (endlessConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *endlessConn) SetDeadline(t time.Time) error     { c.deadline = t; return nil }
+func (c *endlessConn) SetReadDeadline(t time.Time) error { c.deadline = t; return nil }
+func (*endlessConn) Write(p []byte) (int, error)         { return len(p), nil }
+func (*endlessConn) Close() error                        { return nil }
+func (*endlessConn) RemoteAddr() net.Addr                { return &net.TCPAddr{} }
+func (*endlessConn) SetWriteDeadline(time.Time) error    { return nil }
 
 func TestFetchEndsByItsDeadlineWhileHeaderBytesKeepComing(t *testing.T) {
 	// The connection is made once the fetch's deadline has passed, on the
-	// loop's clock, and then bytes keep coming: no read waits (where a
-	// conn checks its deadline), and the header limit is far off. The
-	// deadline must end the fetch all the same, at its first read.
+	// loop's clock, by a dial that does not park meanwhile: the loop has
+	// not run the deadline's timer, and the fetch's context has not heard
+	// of it. Then bytes keep coming, no read waits (where a task hears of
+	// its context's end), and the header limit is far off. The deadline
+	// must end the fetch all the same, at its first read.
 	const timeout = 20 * time.Millisecond
 	f := &crawl.Fetcher{Timeout: timeout, MaxResponseHeaderBytes: 8 << 20}
+	var conn *endlessConn
 	crawl.DialWith(f, func(ctx context.Context, _, _ string) (net.Conn, error) {
-		// Slept in full: the dial's ctx carries the deadline.
-		if err := scheduler.Sleep(context.WithoutCancel(ctx), timeout); err != nil {
-			return nil, err
+		deadline, _ := ctx.Deadline()
+		for scheduler.Now(ctx).Before(deadline) {
 		}
-		return &endlessConn{}, nil
+		conn = &endlessConn{loop: scheduler.LoopOf(ctx)}
+		return conn, nil
 	})
 	var err error
 	run(t, func(ctx context.Context) error {
@@ -134,6 +147,9 @@ func TestFetchEndsByItsDeadlineWhileHeaderBytesKeepComing(t *testing.T) {
 	})
 	if !errors.Is(err, os.ErrDeadlineExceeded) || crawl.Kind(err) != "timeout" {
 		t.Fatalf("Fetch = %v (kind %q); want a timeout", err, crawl.Kind(err))
+	}
+	if conn.served != 0 {
+		t.Errorf("the fetch read %d bytes after its deadline, want none", conn.served)
 	}
 }
 

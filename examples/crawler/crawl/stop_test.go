@@ -200,3 +200,35 @@ func TestCrawlKilledWhileFetchingLeavesNoFDOrGoroutine(t *testing.T) {
 		t.Errorf("%d fds open after the crawl was killed, %d before", n, fds)
 	}
 }
+
+func TestFetchEndsWhenItsContextIsCancelled(t *testing.T) {
+	// The server never answers; the cancellation comes from another task,
+	// whenever it comes: before the dial, during it or after the request
+	// went, the fetch ends with it and leaves no connection open.
+	srv := serveBlocking(t)
+	var err error
+	var fdsBefore, fdsAfter int
+	run(t, func(ctx context.Context) error {
+		f := &crawl.Fetcher{}
+		defer f.Close()
+		fdsBefore = loopFDs(ctx)
+		fetchCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if _, err := scheduler.Spawn(ctx, "cancel", func(ctx context.Context) error {
+			scheduler.Sleep(ctx, 10*time.Millisecond)
+			cancel()
+			return nil
+		}); err != nil {
+			return err
+		}
+		_, err = f.Fetch(fetchCtx, parse(t, srv.URL+"/"), nil)
+		fdsAfter = loopFDs(ctx)
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || crawl.Kind(err) != "cancelled" {
+		t.Errorf("Fetch cancelled = %v (kind %q); want context.Canceled, of kind \"cancelled\"", err, crawl.Kind(err))
+	}
+	if fdsAfter != fdsBefore {
+		t.Errorf("%d fds on the loop after the cancelled fetch, %d before", fdsAfter, fdsBefore)
+	}
+}
