@@ -121,6 +121,10 @@ func (r *connReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// errPastDeadline is the error of a request whose deadline passed before
+// it was sent.
+var errPastDeadline = fmt.Errorf("httpco: the request's deadline passed before it was sent: %w", os.ErrDeadlineExceeded)
+
 // pastDeadline reports whether the request's deadline, cc's, has passed
 // on the loop's clock: a read that failed with os.ErrDeadlineExceeded met
 // it rather than a timeout of the Transport's.
@@ -137,8 +141,10 @@ func (t *Transport) maxHeaderBytes() int64 {
 }
 
 // roundTrip writes req on cc and reads its response's header. On error,
-// or when a Kill unwinds the calling task, cc is closed; a reused connection that failed before any of the response
-// came fails with errDeadConn in its chain. May park the calling task.
+// or when a Kill unwinds the calling task, cc is closed (unless the
+// request's deadline had passed before anything was sent); a reused
+// connection that failed before any of the response came fails with
+// errDeadConn in its chain. May park the calling task.
 //
 // sent reports whether req's body was handed to Request.Write, which
 // closes it.
@@ -175,10 +181,20 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request, trace *h
 	// parks, and a task reading a response whose bytes keep coming never
 	// does (a read that finds bytes waiting does not wait); a conn's
 	// deadline fails the first read made after it, as package net's do.
-	// (A conn that cannot keep deadlines still has the watch on ctx.)
-	if dl, _ := ctx.Deadline(); !dl.Equal(cc.deadline) {
+	// (A conn that cannot keep deadlines still has the watch on ctx; so
+	// does a wall-clock deadline on a virtual clock: see LoopDeadline.)
+	if dl, _ := scheduler.LoopDeadline(ctx); !dl.Equal(cc.deadline) {
 		cc.c.SetDeadline(dl)
 		cc.deadline = dl
+	}
+	if cc.pastDeadline() {
+		// Passed before anything was sent (the loop has not run the
+		// context's timer yet): the connection is as good as it was.
+		ok = true
+		stop()
+		cc.busy = false
+		t.putIdle(cc)
+		return nil, sent, errPastDeadline
 	}
 
 	r, gzipped, err := t.outgoing(req, cc.proxy)
@@ -215,7 +231,7 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request, trace *h
 	case cb != nil && cb.err != nil:
 		return nil, sent, cb.err
 	case err != nil:
-		if reused {
+		if reused && !(errors.Is(err, os.ErrDeadlineExceeded) && cc.pastDeadline()) {
 			err = fmt.Errorf("%w: %w", errDeadConn, err)
 		}
 		return nil, sent, err
@@ -231,7 +247,6 @@ func (cc *clientConn) roundTrip(ctx context.Context, req *http.Request, trace *h
 		}
 	}
 
-	resp.Request = req // not the copy written, as net/http's Transport
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		stop()
 		cc.leavePool()

@@ -87,12 +87,16 @@
 // over crypto/tls with ALPN "http/1.1". The request's context ends a
 // request at any point, from any goroutine: Client.Timeout works. Its
 // deadline is also the connection's while the request runs, its body
-// included: a context's end reaches a task only when it parks, and a
-// task reading a response whose bytes keep coming never does, where a
-// read made after the conn's deadline fails at once. Such a request fails
-// with the context's cause (context.Cause) once the context is done, and
-// with the conn's timeout (os.ErrDeadlineExceeded) if the deadline met a
-// read first; both are net.Error timeouts.
+// included (scheduler.LoopDeadline: on a virtual clock only a deadline
+// made by scheduler.WithDeadline, as a wall-clock one is no time of the
+// loop's): a context's end reaches a task only when it parks, and a task
+// reading a response whose bytes keep coming never does, where a read
+// made after the conn's deadline fails at once. Such a request fails with
+// the context's cause (context.Cause) once the context is done, and with
+// the conn's timeout (an error wrapping os.ErrDeadlineExceeded) if the
+// deadline met a read, or passed before the request was sent, first. A
+// request whose deadline passed before it was sent leaves its connection
+// as it was.
 // ResponseHeaderTimeout and MaxResponseHeaderBytes bound the wait for a
 // header and its size.
 //

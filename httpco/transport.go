@@ -100,7 +100,8 @@ func NewTransport() *Transport {
 }
 
 // Errors of RoundTrip's own; the others are the connection's, net/http's
-// parsing errors, or the request context's error once it is done.
+// parsing errors, or the request context's cause (context.Cause) once it
+// is done.
 var (
 	// ErrNoTask: the request's context carries no task of a loop. It
 	// wraps scheduler.ErrNoTask.
@@ -142,6 +143,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// Looked up once: a lookup in a task's context that passes to the
 	// loop's values costs an allocation.
 	trace := httptrace.ContextClientTrace(ctx)
+	orig := req // the one the response carries, whatever a retry sends
 	for retried := false; ; retried = true {
 		if trace != nil && trace.GetConn != nil {
 			trace.GetConn(key.addr)
@@ -156,6 +158,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, sent, err := cc.roundTrip(ctx, req, trace)
 		if err == nil {
+			resp.Request = orig // not a copy written, as net/http's Transport
 			return resp, nil
 		}
 		if retried || !cc.reused || !replayable(req, err) {
@@ -191,7 +194,10 @@ func (t *Transport) check(ctx context.Context, req *http.Request) error {
 	case t.loop != l:
 		return ErrWrongLoop
 	}
-	return ctx.Err()
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return nil
 }
 
 // proxyFor returns req's proxy, or nil.

@@ -54,8 +54,8 @@ func TestTransportEndsAtTheContextDeadlineWhileBytesKeepComing(t *testing.T) {
 	// The body never ends and no read waits, so the task never parks and
 	// the context's end never reaches it: only the connection's deadline,
 	// which the Transport takes from the context, stops the read. Without
-	// it the read goes on to the limit, a gibibyte.
-	const limit = 1 << 30
+	// it the read goes on to the limit, 256 MiB.
+	const limit = 256 << 20
 	tr := &httpco.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return &floodConn{loop: scheduler.LoopOf(ctx), header: "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"}, nil
 	}}
@@ -105,6 +105,15 @@ func TestTransportFailsWithTheContextsCause(t *testing.T) {
 	})
 	if !errors.Is(err, cause) {
 		t.Fatalf("Do with a context cancelled with a cause = %v; want the cause", err)
+	}
+	// Cancelled before the request: the cause too.
+	onLoop(t, httpco.NewTransport(), func(ctx context.Context, client *http.Client) {
+		ctx, cancel := context.WithCancelCause(ctx)
+		cancel(cause)
+		_, err = getBody(ctx, client, srv.URL)
+	})
+	if !errors.Is(err, cause) {
+		t.Fatalf("Do with a context cancelled with a cause before = %v; want the cause", err)
 	}
 }
 
@@ -179,4 +188,43 @@ func TestTransportResponseCarriesTheRequestGiven(t *testing.T) {
 			t.Errorf("resp.Request = %p, want the request given, %p", resp.Request, req)
 		}
 	})
+}
+
+func TestTransportLeavesAWallClockDeadlineOffAVirtualClock(t *testing.T) {
+	// A day of virtual time has passed: Client.Timeout's deadline, on the
+	// wall clock, is no time of the loop's, and must not end the request.
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	onLoop(t, httpco.NewTransport(), func(ctx context.Context, client *http.Client) {
+		if err := scheduler.Sleep(ctx, 24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		client.Timeout = 30 * time.Second
+		if body, err := getBody(ctx, client, srv.URL); body != "ok" || err != nil {
+			t.Errorf("GET with Client.Timeout after a virtual day: %q, %v; want ok", body, err)
+		}
+	}, scheduler.WithVirtualClock())
+}
+
+func TestTransportKeepsTheConnectionOfARequestWhoseDeadlinePassedBeforeItWent(t *testing.T) {
+	srv, conns := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	onLoop(t, httpco.NewTransport(), func(ctx context.Context, client *http.Client) {
+		if body, err := getBody(ctx, client, srv.URL); body != "ok" || err != nil {
+			t.Fatalf("first GET: %q, %v", body, err)
+		}
+		late, cancel := scheduler.WithTimeout(ctx, time.Millisecond)
+		defer cancel()
+		// The deadline passes with no park, so the loop has not ended
+		// the context yet when the request is made.
+		for deadline, _ := late.Deadline(); scheduler.Now(ctx).Before(deadline); {
+		}
+		if _, err := getBody(late, client, srv.URL); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("GET after its deadline: %v; want a timeout", err)
+		}
+		if body, err := getBody(ctx, client, srv.URL); body != "ok" || err != nil {
+			t.Errorf("GET after: %q, %v", body, err)
+		}
+	})
+	if n := conns.Load(); n != 1 {
+		t.Errorf("the server saw %d connections, want 1: the late request neither dialed nor spoilt the kept one", n)
+	}
 }

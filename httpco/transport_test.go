@@ -281,10 +281,21 @@ func TestTransportRetriesIdempotentRequestsOnADeadReusedConnection(t *testing.T)
 	}()
 	url := "http://" + ln.Addr().String()
 	onLoop(t, httpco.NewTransport(), func(ctx context.Context, client *http.Client) {
-		for i := range 2 {
-			if body, err := getBody(ctx, client, url); body != "ok" || err != nil {
-				t.Errorf("GET %d: %q, %v; want ok (retried on a new connection)", i, body, err)
-			}
+		if body, err := getBody(ctx, client, url); body != "ok" || err != nil {
+			t.Errorf("GET: %q, %v; want ok", body, err)
+		}
+		// A PUT with an Idempotency-Key is sent again too, its body had
+		// again from GetBody; the response carries the request given.
+		put, _ := http.NewRequestWithContext(ctx, http.MethodPut, url, strings.NewReader("x"))
+		put.Header.Set("Idempotency-Key", "1")
+		resp, err := client.Transport.RoundTrip(put)
+		if err != nil {
+			t.Fatalf("PUT with an Idempotency-Key: %v; want ok (retried on a new connection)", err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "ok" || resp.Request != put {
+			t.Errorf("PUT retried: %q, resp.Request %p; want ok and the request given, %p", b, resp.Request, put)
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, io.NopCloser(strings.NewReader("x")))
 		if resp, err := client.Do(req); err == nil {

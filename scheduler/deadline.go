@@ -93,6 +93,28 @@ func WithTimeoutCause(ctx context.Context, timeout time.Duration, cause error) (
 	return WithDeadlineCause(ctx, Now(ctx).Add(timeout), cause)
 }
 
+// LoopDeadline returns the time on the loop's clock by which ctx is done
+// through a deadline, for what keeps time on that clock (an ioco conn's
+// SetDeadline): the deadline of ctx made by WithDeadline or WithTimeout,
+// and, on a loop that runs on the wall clock, one of package context's too
+// (ctx.Deadline(): the two clocks are one there). On a virtual clock a
+// wall-clock deadline is no time of the loop's and is left out: ctx's end
+// still comes through ctx. ok is false when there is none, or when ctx
+// carries no loop. Never parks.
+func LoopDeadline(ctx context.Context) (d time.Time, ok bool) {
+	l := LoopOf(ctx)
+	switch {
+	case l == nil:
+		return time.Time{}, false
+	case !l.virtual:
+		return ctx.Deadline()
+	}
+	if c, found := ctx.Value(deadlineKey{}).(*deadlineCtx); found && c.l == l {
+		return c.Deadline()
+	}
+	return time.Time{}, false
+}
+
 // deadline makes a deadlineCtx of ctx due at when on l's clock.
 func (l *Loop) deadline(ctx context.Context, when int64, cause error) (context.Context, context.CancelFunc) {
 	if cause == nil {

@@ -323,3 +323,47 @@ func TestFDDeadlineMovedBeforeTheCtxDeadlineApplies(t *testing.T) {
 		return nil
 	})
 }
+
+type valueKey struct{}
+
+// LoopDeadline gives what a conn's deadline on the loop's clock may be set
+// to: a loop deadline always, a wall-clock one only where the loop's clock
+// is the wall clock.
+func TestLoopDeadlineIsOnTheLoopsClock(t *testing.T) {
+	for _, virtual := range []bool{false, true} {
+		var opts []scheduler.Option
+		if virtual {
+			opts = append(opts, scheduler.WithVirtualClock())
+		}
+		run(t, func(ctx context.Context) error {
+			if d, ok := scheduler.LoopDeadline(ctx); ok {
+				t.Errorf("virtual %v: LoopDeadline of a task's ctx = %v, want none", virtual, d)
+			}
+			loop, cancel := scheduler.WithTimeout(ctx, time.Hour)
+			defer cancel()
+			want, _ := loop.Deadline()
+			// A wall-clock deadline derived from it, nearer on the wall
+			// clock, and a value: the loop deadline stays where the
+			// clock is virtual.
+			wall, cancelWall := context.WithTimeout(context.WithValue(loop, valueKey{}, "v"), time.Minute)
+			defer cancelWall()
+			if virtual {
+				if d, ok := scheduler.LoopDeadline(wall); !ok || !d.Equal(want) {
+					t.Errorf("virtual: LoopDeadline = %v, %v; want the loop deadline %v", d, ok, want)
+				}
+				if d, ok := scheduler.LoopDeadline(context.WithValue(ctx, valueKey{}, "v")); ok {
+					t.Errorf("virtual: LoopDeadline without a loop deadline = %v, want none", d)
+				}
+				return nil
+			}
+			wallDL, _ := wall.Deadline()
+			if d, ok := scheduler.LoopDeadline(wall); !ok || !d.Equal(wallDL) {
+				t.Errorf("wall clock: LoopDeadline = %v, %v; want the wall-clock deadline %v", d, ok, wallDL)
+			}
+			return nil
+		}, opts...)
+	}
+	if d, ok := scheduler.LoopDeadline(context.Background()); ok {
+		t.Errorf("LoopDeadline without a loop = %v, want none", d)
+	}
+}

@@ -178,7 +178,7 @@ type host struct {
 	ready       locks.Event      // set once robots is known
 	rules       *robotstxt.Group // robots.txt's group for us
 	unreachable string           // why robots.txt keeps the crawler out of the host, if it does
-	delay       time.Duration    // between the starts of two requests
+	delay       time.Duration    // from the end of one fetch to the start of the next
 	pacing      locks.Lock       // held from the wait for a request's turn to the end of its fetch
 	last        time.Time        // when the last fetch from the host ended; zero: none yet
 }

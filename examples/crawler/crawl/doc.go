@@ -88,10 +88,11 @@
 //     cut to MaxCrawlDelay (DefaultMaxCrawlDelay, 30 s, as Apache Nutch's
 //     fetcher.max.crawl.delay; the command's -max-crawl-delay), when it is
 //     longer than Delay. With either set, the requests to a host go one at
-//     a time, and each starts at least that long after the previous one
-//     did: the gap is measured from the moment the previous request was
-//     written, robots.txt's included, so a task that wakes late never
-//     shortens the gap after it. The redirects of robots.txt are followed
+//     a time, and each starts at least that long after the previous fetch
+//     from the host ended, robots.txt's included, as wget's -w spaces its
+//     retrievals: the gap is measured from that actual end, so a task that
+//     wakes late never shortens the gap after it. The redirects of
+//     robots.txt are followed
 //     at once, as wget and net/http do.
 //   - URLs are written without their userinfo (see Normalize): the crawler
 //     sends no credentials, and no password reaches the output or the

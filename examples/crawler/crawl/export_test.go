@@ -10,8 +10,9 @@ import (
 // that fetched it: the tests' way to make a page's parse panic.
 func OnParse(c *Crawler, fn func(u *url.URL)) { c.parsing = fn }
 
-// DialWith makes f connect to http servers with dial, in place of
-// ioco.Dial: the tests' way to put a socketpair under a fetch.
+// DialWith makes f connect with dial, in place of ioco.Dial (for https
+// too, the TLS handshake then made over what dial returns): the tests' way
+// to put a socketpair under a fetch.
 func DialWith(f *Fetcher, dial func(ctx context.Context, network, addr string) (net.Conn, error)) {
 	f.dialHook = dial
 }

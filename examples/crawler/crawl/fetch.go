@@ -76,9 +76,9 @@ type Fetcher struct {
 	MaxIdle        int           // idle connections kept in all; 0: 256, less than 0: none
 	TLSConfig      *tls.Config   // for https; nil: crypto/tls's defaults. Its NextProtos is replaced by http/1.1
 
-	// MaxResponseHeaderBytes bounds the header of each response (and of
-	// each informational one before it), as net/http's Transport field
-	// of the name does: a longer one fails the fetch with
+	// MaxResponseHeaderBytes bounds the header of each response, with
+	// those of the informational responses before it, as net/http's
+	// Transport field of the name does: a longer one fails the fetch with
 	// ErrHeaderTooLarge. 0: DefaultMaxResponseHeaderBytes (1 MiB); less
 	// than 0 is an error.
 	MaxResponseHeaderBytes int64

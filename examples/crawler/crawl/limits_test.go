@@ -209,7 +209,8 @@ func stampRequests(c *crawl.Crawler, log *[]stamp) {
 func TestCrawlSpacesRequestsToAHostByDelay(t *testing.T) {
 	// The gaps are measured where the crawler makes them, on the loop's
 	// clock: from the moment one request is out to the moment the next
-	// is, whatever the way to the server costs on a busy machine.
+	// is, whatever the way to the server costs on a busy machine. (The
+	// pages answer at once: see the next test for slow ones.)
 	pages := map[string]string{
 		"/":  anchors("/1", "/2", "/3", "/4"),
 		"/1": "", "/2": "", "/3": "", "/4": "",
@@ -253,5 +254,55 @@ func TestCrawlSpacesRequestsToAHostByDelay(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestCrawlDelayRunsFromTheEndOfTheLastFetch(t *testing.T) {
+	// Each page takes slow to answer once its request has come, so a
+	// fetch ends no sooner than slow after its request went out, and the
+	// next request waits delay from there: requests go out slow + delay
+	// apart or more, where spacing their starts would give max(slow,
+	// delay). Lower bounds only, whatever the machine's speed.
+	const slow, delay = 30 * time.Millisecond, 20 * time.Millisecond
+	pages := htmlSite(map[string]string{
+		"/robots.txt": "User-agent: *\nDisallow: /private/\n",
+		"/":           anchors("/1", "/2"),
+		"/1":          "", "/2": "",
+	})
+	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/robots.txt" {
+			tm := time.NewTimer(slow) // the page's latency
+			defer tm.Stop()
+			select {
+			case <-tm.C:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		pages(w, r)
+	}))
+	var stamps []stamp
+	c, err := crawl.New(crawl.Config{Seeds: []string{srv.URL}, Concurrency: 4, Delay: delay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stampRequests(c, &stamps)
+	var sum *crawl.Summary
+	run(t, func(ctx context.Context) error {
+		sum, err = c.Run(ctx)
+		return err
+	})
+	if sum.Done != 3 || len(stamps) != 4 || !strings.Contains(stamps[0].line, "/robots.txt") {
+		t.Fatalf("%d pages, requests %v; want 3 pages, robots.txt and 3 pages requested", sum.Done, stamps)
+	}
+	for i := 1; i < len(stamps); i++ {
+		want := slow + delay
+		if i == 1 {
+			want = delay // robots.txt answers at once
+		}
+		if gap := stamps[i].at.Sub(stamps[i-1].at); gap < want {
+			t.Errorf("%q went out %v after %q; want %v or more: the delay runs from the end of the fetch before",
+				stamps[i].line, gap, stamps[i-1].line, want)
+		}
 	}
 }
