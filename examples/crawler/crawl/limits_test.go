@@ -206,6 +206,27 @@ func stampRequests(c *crawl.Crawler, log *[]stamp) {
 	})
 }
 
+// crawlStamped runs a crawl of cfg and returns its requests as they went
+// out, or fails t unless it fetched robots.txt first and then pages pages.
+func crawlStamped(t *testing.T, cfg crawl.Config, pages int) []stamp {
+	t.Helper()
+	var stamps []stamp
+	c, err := crawl.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stampRequests(c, &stamps)
+	var sum *crawl.Summary
+	run(t, func(ctx context.Context) error {
+		sum, err = c.Run(ctx)
+		return err
+	})
+	if sum.Done != pages || len(stamps) != pages+1 || !strings.Contains(stamps[0].line, "/robots.txt") {
+		t.Fatalf("%d pages, requests %v; want %d pages, robots.txt and %[3]d pages requested", sum.Done, stamps, pages)
+	}
+	return stamps
+}
+
 func TestCrawlSpacesRequestsToAHostByDelay(t *testing.T) {
 	// The gaps are measured where the crawler makes them, on the loop's
 	// clock: from the moment one request is out to the moment the next
@@ -232,21 +253,8 @@ func TestCrawlSpacesRequestsToAHostByDelay(t *testing.T) {
 			site := maps.Clone(pages)
 			site["/robots.txt"] = tc.robots
 			srv := serve(t, htmlSite(site))
-			var stamps []stamp
-			c, err := crawl.New(crawl.Config{Seeds: []string{srv.URL}, Concurrency: 4, Delay: tc.delay,
-				MaxCrawlDelay: tc.maxCrawl})
-			if err != nil {
-				t.Fatal(err)
-			}
-			stampRequests(c, &stamps)
-			var sum *crawl.Summary
-			run(t, func(ctx context.Context) error {
-				sum, err = c.Run(ctx)
-				return err
-			})
-			if sum.Done != 5 || len(stamps) != 6 || !strings.Contains(stamps[0].line, "/robots.txt") {
-				t.Fatalf("%d pages, requests %v; want 5 pages, robots.txt and 5 pages requested", sum.Done, stamps)
-			}
+			stamps := crawlStamped(t, crawl.Config{Seeds: []string{srv.URL}, Concurrency: 4, Delay: tc.delay,
+				MaxCrawlDelay: tc.maxCrawl}, 5)
 			for i := 1; i < len(stamps); i++ {
 				if gap := stamps[i].at.Sub(stamps[i-1].at); gap < tc.spacing || gap >= time.Hour {
 					t.Errorf("%q went out %v after %q; want %v or more between two requests",
@@ -281,20 +289,7 @@ func TestCrawlDelayRunsFromTheEndOfTheLastFetch(t *testing.T) {
 		}
 		pages(w, r)
 	}))
-	var stamps []stamp
-	c, err := crawl.New(crawl.Config{Seeds: []string{srv.URL}, Concurrency: 4, Delay: delay})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stampRequests(c, &stamps)
-	var sum *crawl.Summary
-	run(t, func(ctx context.Context) error {
-		sum, err = c.Run(ctx)
-		return err
-	})
-	if sum.Done != 3 || len(stamps) != 4 || !strings.Contains(stamps[0].line, "/robots.txt") {
-		t.Fatalf("%d pages, requests %v; want 3 pages, robots.txt and 3 pages requested", sum.Done, stamps)
-	}
+	stamps := crawlStamped(t, crawl.Config{Seeds: []string{srv.URL}, Concurrency: 4, Delay: delay}, 3)
 	for i := 1; i < len(stamps); i++ {
 		want := slow + delay
 		if i == 1 {
