@@ -188,9 +188,9 @@ func (t *Task) values() context.Context {
 // carries the task's loop, should see: the context a task's or the loop's
 // context was made from, so that chains of tasks spawning tasks do not keep
 // each other reachable; nil for the loop's own values (see Task.values).
-// context.WithoutCancel hides the cancellation of the contexts above from
-// package context's own lookups (context.Cause of a task's context is its
-// own cause, not Run's).
+// withoutCancel hides the cancellation of the contexts above from package
+// context's own lookups (context.Cause of a task's context is its own
+// cause, not Run's).
 func valuesOf(ctx context.Context) context.Context {
 	switch c := ctx.(type) {
 	case *taskCtx:
@@ -201,8 +201,65 @@ func valuesOf(ctx context.Context) context.Context {
 	case *loopCtx:
 		return nil
 	}
-	return context.WithoutCancel(ctx)
+	return withoutCancel(ctx)
 }
+
+// withoutCancel is context.WithoutCancel(parent), whose Value does not
+// allocate: package context's boxes its receiver, a struct, at every
+// lookup that reaches it, and every lookup through a task's context for a
+// value of its spawner's does (httptrace's, a request's, a logger's).
+// Where package context's own key cannot be told (see cancelCtxKey), it
+// is context.WithoutCancel.
+func withoutCancel(parent context.Context) context.Context {
+	if cancelCtxKey == nil {
+		return context.WithoutCancel(parent)
+	}
+	return &valuesCtx{parent}
+}
+
+// A valuesCtx carries its parent's values and nothing of its
+// cancellation: no deadline, no Done, no Err, and not the key under which
+// package context finds the cancellable context a Cause comes from.
+type valuesCtx struct{ parent context.Context }
+
+func (c *valuesCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c *valuesCtx) Done() <-chan struct{}       { return nil }
+func (c *valuesCtx) Err() error                  { return nil }
+func (c *valuesCtx) String() string              { return "scheduler.withoutCancel" }
+
+func (c *valuesCtx) Value(key any) any {
+	if key == cancelCtxKey {
+		return nil
+	}
+	return c.parent.Value(key)
+}
+
+// cancelCtxKey is the key package context's cancellable contexts answer
+// Value with themselves under, which context.Cause looks up first: found
+// by asking Cause of a context that keeps the key it is asked. nil if
+// Cause asks for none (then withoutCancel is package context's).
+var cancelCtxKey = func() any {
+	var spy keySpy
+	context.Cause(&spy)
+	if _, ok := spy.key.(*int); !ok {
+		return nil // not the key of package context's we know (an *int)
+	}
+	return spy.key
+}()
+
+// A keySpy keeps the first key its Value is asked for.
+type keySpy struct {
+	context.Context
+	key any
+}
+
+func (s *keySpy) Value(key any) any {
+	if s.key == nil {
+		s.key = key
+	}
+	return nil
+}
+func (s *keySpy) Err() error { return context.Canceled } // (Cause asks Value only of a context ended)
 
 // taskOf returns the task ctx carries, or nil. The type switch is the fast
 // path: a task passing its own context.

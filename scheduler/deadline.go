@@ -32,7 +32,8 @@ type deadlineCtx struct {
 	cause           error        // what Cause reports once the deadline has passed
 	outer           *deadlineCtx // the nearest loop deadline it was made within, if any
 	state           atomic.Int32 // dlLive, then dlExpired or dlStopped, once
-	removed         atomic.Bool  // stop posted the timer's removal
+	removed         atomic.Bool  // stop asked the loop to take the timer out
+	nextStop        *deadlineCtx // in the loop's stopped list
 }
 
 // The states of a deadlineCtx: live until its deadline passes (expired)
@@ -158,8 +159,47 @@ func (c *deadlineCtx) stop() {
 		c.cancel(context.Canceled)
 	}
 	if c.removed.CompareAndSwap(false, true) {
-		l := c.l
-		l.Post(func(context.Context) { l.timers.Remove(&c.tm) }) // ErrClosed: the heap is gone with the loop
+		c.l.pushStopped(c)
+	}
+}
+
+// pushStopped asks the loop to take c's timer off its heap: onto the
+// stopped list, which the loop reads at its next timer or wait step (no
+// allocation, where a post would make two), waking it if it sleeps (as
+// Post does: the loop sets sleeping before it reads the list, and this
+// pushes before it reads sleeping). Safe from any goroutine; after the
+// loop has ended it does nothing of consequence.
+func (l *Loop) pushStopped(c *deadlineCtx) {
+	for {
+		head := l.stopped.Load()
+		c.nextStop = head
+		if l.stopped.CompareAndSwap(head, c) {
+			break
+		}
+	}
+	if l.sleeping.Load() {
+		l.mu.Lock()
+		if !l.closed && l.started && l.sleeping.Load() {
+			l.wakes.Add(1)
+			l.poller.Wake()
+		}
+		l.mu.Unlock()
+	}
+}
+
+// takeStopped takes the timers of the cancelled loop deadlines off the
+// heap. On the loop.
+func (l *Loop) takeStopped() {
+	if l.stopped.Load() == nil {
+		return
+	}
+	for c := l.stopped.Swap(nil); c != nil; {
+		next := c.nextStop
+		c.nextStop = nil
+		if c.tm.node.Queued() {
+			l.timers.Remove(&c.tm)
+		}
+		c = next
 	}
 }
 

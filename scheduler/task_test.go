@@ -356,3 +356,40 @@ func TestRunCancelledContextKillsTasks(t *testing.T) {
 	}
 	goleak.VerifyNone(t)
 }
+
+// A task's context carries the values of the context it was spawned from,
+// not its cancellation: the cause given to the spawner's context is not
+// the task's when the task is killed (context.Cause looks the cancellable
+// context up by a key the task's context does not pass on), and a value
+// lookup allocates nothing.
+func TestTaskContextCarriesItsSpawnersValuesNotItsCancellation(t *testing.T) {
+	type key struct{}
+	cause := errors.New("the spawner's end")
+	run(t, func(ctx context.Context) error {
+		spawner, cancel := context.WithCancelCause(context.WithValue(ctx, key{}, "v"))
+		defer cancel(nil)
+		var got string
+		var killedCause error
+		var allocs float64
+		child, err := scheduler.Spawn(spawner, "child", func(ctx context.Context) error {
+			defer func() { killedCause = context.Cause(ctx) }()
+			got, _ = ctx.Value(key{}).(string)
+			allocs = testing.AllocsPerRun(100, func() { _ = ctx.Value(key{}) })
+			return scheduler.Park(ctx, "a Kill")
+		})
+		if err != nil {
+			return err
+		}
+		scheduler.Sleep(ctx, 0) // the child parks
+		cancel(cause)
+		child.Kill(ctx)
+		child.Join(ctx)
+		if got != "v" || allocs != 0 {
+			t.Errorf("the spawner's value through the task's context: %q, %v allocations; want v, none", got, allocs)
+		}
+		if killedCause != context.Canceled {
+			t.Errorf("Cause of the killed task's context = %v, want context.Canceled, not its spawner's cause", killedCause)
+		}
+		return nil
+	})
+}

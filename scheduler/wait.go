@@ -13,6 +13,7 @@ import (
 // wakes on a fixed tick. untilDone is Run's mode, where a loop in which
 // nothing can happen any more is a deadlock; RunForever waits for Stop.
 func (l *Loop) wait(untilDone bool) error {
+	l.takeStopped()              // a timer cancelled meanwhile neither wakes the loop nor moves the virtual clock
 	timeout := time.Duration(-1) // forever
 	switch {
 	case l.ready.n > 0 || l.npost.Load() > 0:
@@ -42,7 +43,7 @@ func (l *Loop) wait(untilDone bool) error {
 		// set before npost is read, and Post adds to npost before it reads
 		// sleeping, so one of the two sees the other.
 		l.sleeping.Store(true)
-		if l.npost.Load() > 0 {
+		if l.npost.Load() > 0 || l.stopped.Load() != nil {
 			l.sleeping.Store(false)
 			timeout = 0
 		}
