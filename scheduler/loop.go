@@ -70,12 +70,12 @@ type Loop struct {
 	closed  bool                        // guarded by mu: Post fails
 	started bool                        // guarded by mu: the poller exists
 	npost   atomic.Int32                // len(posts), read without mu
+	stop    atomic.Pointer[error]       // why the loop ends: Stop, Run's ctx, a callback's panic
+	wakes   atomic.Uint64               // eventfd writes, for Stats
 	// stopped is the loop deadlines cancelled whose timers are still on
 	// the heap, linked by nextStop: a cancel pushes, the loop takes them
 	// out (takeStopped) at the start of its timer and wait steps.
 	stopped atomic.Pointer[deadlineCtx]
-	stop    atomic.Pointer[error] // why the loop ends: Stop, Run's ctx, a callback's panic
-	wakes   atomic.Uint64         // eventfd writes, for Stats
 	// sleeping is set while the loop waits in the poller, or is about to:
 	// a Post wakes it only then (see wait).
 	sleeping atomic.Bool

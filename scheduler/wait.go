@@ -13,7 +13,9 @@ import (
 // wakes on a fixed tick. untilDone is Run's mode, where a loop in which
 // nothing can happen any more is a deadlock; RunForever waits for Stop.
 func (l *Loop) wait(untilDone bool) error {
-	l.takeStopped()              // a timer cancelled meanwhile neither wakes the loop nor moves the virtual clock
+	// A timer cancelled meanwhile neither wakes the loop nor moves the
+	// virtual clock.
+	l.takeStopped()
 	timeout := time.Duration(-1) // forever
 	switch {
 	case l.ready.n > 0 || l.npost.Load() > 0:
