@@ -73,7 +73,10 @@
 // host:port (MaxIdleConns, MaxIdleConnsPerHost, IdleConnTimeout on the
 // loop's clock), and MaxConnsPerHost parks the requests beyond it, first
 // come first served. An idle connection the server closed, or sent
-// anything on unasked, is not reused; an idempotent request that fails on
+// anything on unasked, is not reused, as far as the loop has polled since
+// (what comes in the same round of the loop as the next request is seen
+// only by that request: the window net/http's read loop leaves too); an
+// idempotent request that fails on
 // a reused connection before any of its response came is sent again on a
 // new one (GET, HEAD, OPTIONS, TRACE, or an Idempotency-Key header, with
 // a body GetBody can give again). A response's body gives its connection
