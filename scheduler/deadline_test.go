@@ -182,6 +182,26 @@ func ExampleWithTimeout() {
 	// <nil>
 }
 
+// LoopDeadline is what a conn's deadline, on the loop's clock, may be set
+// to: on a virtual clock, a loop deadline and not a wall-clock one.
+func ExampleLoopDeadline() {
+	scheduler.Run(context.Background(), func(ctx context.Context) error {
+		start := scheduler.Now(ctx)
+		loop, cancel := scheduler.WithTimeout(ctx, time.Hour)
+		defer cancel()
+		wall, cancelWall := context.WithTimeout(loop, time.Minute)
+		defer cancelWall()
+		d, ok := scheduler.LoopDeadline(wall)
+		fmt.Println(d.Sub(start), ok)
+		_, ok = scheduler.LoopDeadline(ctx)
+		fmt.Println(ok)
+		return nil
+	}, scheduler.WithVirtualClock())
+	// Output:
+	// 1h0m0s true
+	// false
+}
+
 // A task started from a context with a loop deadline carries its values,
 // not its deadline: its own timeouts and sleeps are its own, and a sleep on
 // a context derived from its own ends when it should.
