@@ -108,8 +108,11 @@
 // (futures.LoopPool) instead. See the comment at the top of resolver.go
 // for its choices. Dial tries each address in order; a name that does not
 // resolve gives a *net.DNSError inside the *net.OpError. Regular files
-// are always ready to epoll, so File's calls, ReadFile and WriteFile run on
-// the thread pool.
+// are always ready to epoll, so the calls of Open's File, ReadFile and
+// WriteFile run on the thread pool. Pipe and NewFile make Files of what
+// epoll can wait on (pipes, FIFOs, terminals, devices, eventfds): those
+// are non-blocking on the poller, with deadlines, and park only the
+// calling task; NewFile refuses a regular file with ErrNotPollable.
 //
 // # Errors
 //

@@ -9,15 +9,23 @@ import (
 	"github.com/evergo/evergo/scheduler"
 )
 
-// A File is an *os.File whose blocking calls run on the loop's thread pool
-// (futures.LoopPool): a task that reads or writes it parks, and the loop
-// runs the others meanwhile. Regular files are always "ready" to epoll, so
-// a thread is the way to keep a slow disk from stalling the loop. A File
-// belongs to the loop it was opened on; its methods park the running task
-// (see scheduler.Loop.Running).
+// A File is an *os.File whose blocking calls park only the calling task.
+// One of Open's (a regular file) makes them on the loop's thread pool
+// (futures.LoopPool): regular files are always "ready" to epoll, so a
+// thread is the way to keep a slow disk from stalling the loop. One of
+// NewFile's or Pipe's (a pipe, a terminal, a device) is non-blocking on
+// the loop's poller, and its Read and Write have deadlines
+// (SetDeadline), as a conn's do. A File belongs to the loop it was made
+// on; its methods park the running task (see scheduler.Loop.Running).
 type File struct {
 	f    *os.File
 	loop *scheduler.Loop
+
+	// On the poller (NewFile): nil pfd for one of Open's.
+	pfd     *scheduler.FD
+	sysfd   int
+	restore bool // NewFile made the descriptor non-blocking: Close puts it back
+	closed  bool
 }
 
 // Open opens the named file for reading, on the loop's thread pool. May
@@ -79,9 +87,12 @@ func (f *File) running() (context.Context, error) {
 	return t.Context(), nil
 }
 
-// Read reads from the file, on the loop's thread pool. May park the running
-// task.
+// Read reads from the file, on the loop's thread pool or, for a File on the
+// poller, parking until it is readable. May park the running task.
 func (f *File) Read(b []byte) (int, error) {
+	if f.pollable() {
+		return f.readPoll(b)
+	}
 	ctx, err := f.running()
 	if err != nil {
 		return 0, err
@@ -99,9 +110,12 @@ func (f *File) ReadAt(b []byte, off int64) (int, error) {
 	return offload(ctx, func() (int, error) { return f.f.ReadAt(b, off) })
 }
 
-// Write writes to the file, on the loop's thread pool. May park the running
-// task.
+// Write writes all of b to the file, on the loop's thread pool or, for a
+// File on the poller, parking while it is full. May park the running task.
 func (f *File) Write(b []byte) (int, error) {
+	if f.pollable() {
+		return f.writePoll(b)
+	}
 	ctx, err := f.running()
 	if err != nil {
 		return 0, err
@@ -125,6 +139,9 @@ func (f *File) Seek(offset int64, whence int) (int64, error) { return f.f.Seek(o
 // Stat returns the file's information, on the loop's thread pool. May park
 // the running task.
 func (f *File) Stat() (fs.FileInfo, error) {
+	if f.pollable() {
+		return f.f.Stat() // fstat(2) of a pipe or a device does not wait
+	}
 	ctx, err := f.running()
 	if err != nil {
 		return nil, err
@@ -143,9 +160,15 @@ func (f *File) Sync() error {
 	return err
 }
 
-// Close closes the file. Never parks: closing a file does not wait for the
-// disk.
-func (f *File) Close() error { return f.f.Close() }
+// Close closes the file; a File on the poller wakes the tasks parked on it
+// with os.ErrClosed first. Never parks: closing a file does not wait for
+// the disk.
+func (f *File) Close() error {
+	if f.pollable() {
+		return f.closePoll()
+	}
+	return f.f.Close()
+}
 
 // Name returns the name the file was opened with. Never parks.
 func (f *File) Name() string { return f.f.Name() }
