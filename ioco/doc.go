@@ -96,7 +96,10 @@
 // ctx ending closes it as Close does. Serve and Shutdown may park the
 // calling task. FileListener takes over a listening socket made elsewhere
 // (a supervisor's, passed down through exec.Cmd's ExtraFiles), as
-// net.FileListener does.
+// net.FileListener does. A process hands a socket to another as in
+// package net: File gives a duplicate of a conn's or a listener's
+// descriptor, and a UnixConn's WriteMsgUnix sends it (unix.UnixRights),
+// ReadMsgUnix receives it, close-on-exec.
 //
 // # Names and files
 //
