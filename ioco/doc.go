@@ -117,6 +117,24 @@
 // are non-blocking on the poller, with deadlines, and park only the
 // calling task; NewFile refuses a regular file with ErrNotPollable.
 //
+// # Processes
+//
+// CommandContext makes a Cmd, os/exec's Cmd for tasks: os/exec looks the
+// path up and sets the environment up, and os.StartProcess forks and
+// execs, but Wait parks the calling task on the child's pidfd, on the
+// poller (no goroutine, thread or thread-pool slot per child, no SIGCHLD
+// handler taking other code's children; the thread pool only on a kernel
+// without pidfds), and the pipes (StdinPipe, StdoutPipe, StderrPipe) are
+// Files on the poller, their child ends blocking, as programs expect. A
+// Stdin, Stdout or Stderr that is no *os.File is copied by a task of the
+// loop, not a goroutine. ctx's end calls Cancel (a kill by default), and
+// WaitDelay bounds both the wait for the child after it and the wait for
+// its pipes after it exits (a grandchild may hold them), as in os/exec,
+// whose errors these are (*exec.ExitError, exec.ErrNotFound,
+// exec.ErrWaitDelay). os/exec's rule holds: read a StdoutPipe to its end
+// before Wait, which closes it; a child writing more than a pipe holds to
+// a pipe nobody reads waits for a reader, as it would under os/exec.
+//
 // # Errors
 //
 // Errors have package net's shapes: *net.OpError with the operation, the
