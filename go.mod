@@ -5,6 +5,7 @@ go 1.26.0
 require go.uber.org/goleak v1.3.0
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/gorilla/websocket v1.5.3
 	github.com/panjf2000/ants/v2 v2.12.1
 	github.com/temoto/robotstxt v1.1.2

@@ -135,6 +135,12 @@
 // before Wait, which closes it; a child writing more than a pipe holds to
 // a pipe nobody reads waits for a reader, as it would under os/exec.
 //
+// StartPTY runs a Cmd on a pseudo-terminal (github.com/creack/pty opens
+// the pair) and returns the master end, a File on the poller: a task
+// reads the program's screen from it and types into it. SetWinsize and
+// Winsize set and read a terminal's size; ForwardWinsize keeps a pty's
+// size that of the process's own terminal, at each SIGWINCH.
+//
 // # Errors
 //
 // Errors have package net's shapes: *net.OpError with the operation, the
