@@ -141,6 +141,16 @@
 // Winsize set and read a terminal's size; ForwardWinsize keeps a pty's
 // size that of the process's own terminal, at each SIGWINCH.
 //
+// # Watching files
+//
+// Watch makes a Watcher on inotify, its descriptor on the poller: Next
+// parks the calling task until a change comes (OpCreate, OpWrite,
+// OpRemove, OpRename, OpChmod, as fsnotify names them), and a queue that
+// overflowed is the error ErrOverflow in place of the events lost, not
+// silence. Add and Remove change what is watched; AddRecursive watches a
+// tree and the directories made in it from then on (a file made in a new
+// directory before its watch is in place is not reported).
+//
 // # Errors
 //
 // Errors have package net's shapes: *net.OpError with the operation, the
