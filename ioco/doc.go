@@ -149,7 +149,10 @@
 // overflowed is the error ErrOverflow in place of the events lost, not
 // silence. Add and Remove change what is watched; AddRecursive watches a
 // tree and the directories made in it from then on (a file made in a new
-// directory before its watch is in place is not reported).
+// directory before its watch is in place is not reported). WatchStat is
+// pyuv's FSPoll for file systems inotify does not see into (NFS, FUSE): a
+// StatWatcher compares stat(2) every interval on the loop's clock, the
+// stats on the thread pool, while a task waits in its Next.
 //
 // # Errors
 //

@@ -194,3 +194,50 @@ func TestWatchReportsLostEventsAsAnError(t *testing.T) {
 		return nil
 	})
 }
+
+func TestWatchStatPollsOnTheLoopsClock(t *testing.T) {
+	// On a virtual clock: the changes are made between polls, and each is
+	// found by the poll after it, at a whole number of intervals.
+	f := filepath.Join(t.TempDir(), "polled")
+	var got []string
+	err := scheduler.Run(context.Background(), func(ctx context.Context) error {
+		w, err := ioco.WatchStat(ctx, time.Second, f)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		start := scheduler.Now(ctx)
+		if _, err := scheduler.Spawn(ctx, "changer", func(ctx context.Context) error {
+			scheduler.Sleep(ctx, 500*time.Millisecond) // the changes fall between polls
+			for _, change := range []func() error{
+				func() error { return os.WriteFile(f, []byte("x"), 0o600) },
+				func() error { return os.WriteFile(f, []byte("xy"), 0o600) },
+				func() error { return os.Chmod(f, 0o644) },
+				func() error { return os.Remove(f) },
+			} {
+				scheduler.Sleep(ctx, 2*time.Second)
+				if err := change(); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for range 4 {
+			e, err := w.Next(ctx)
+			if err != nil {
+				return err
+			}
+			got = append(got, fmt.Sprintf("%v at %v", e.Op, scheduler.Now(ctx).Sub(start)))
+		}
+		return nil
+	}, scheduler.WithVirtualClock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"CREATE at 3s", "WRITE at 5s", "CHMOD at 7s", "REMOVE at 9s"}
+	if !slices.Equal(got, want) {
+		t.Errorf("changes found: %v\nwant %v", got, want)
+	}
+}
