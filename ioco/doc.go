@@ -139,7 +139,9 @@
 // the pair) and returns the master end, a File on the poller: a task
 // reads the program's screen from it and types into it. SetWinsize and
 // Winsize set and read a terminal's size; ForwardWinsize keeps a pty's
-// size that of the process's own terminal, at each SIGWINCH.
+// size that of the process's own terminal, at each SIGWINCH; MakeRaw
+// (golang.org/x/term) puts the process's terminal in raw mode, and gives
+// the function that restores it.
 //
 // # Watching files
 //

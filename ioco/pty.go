@@ -10,6 +10,7 @@ import (
 
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/evergo/evergo/scheduler"
 )
@@ -112,4 +113,18 @@ func ForwardWinsize(ctx context.Context, master *File, tty *os.File) (stop func(
 		return nil, err
 	}
 	return func() { h.Remove() }, nil
+}
+
+// MakeRaw puts the terminal tty (the process's own, os.Stdin say) in raw
+// mode, through golang.org/x/term: no line editing, no echo, no signals
+// from keys, each byte read as typed, as a terminal program that runs
+// another on a pty wants. restore puts the mode it had back; call it before
+// the process exits. Never parks.
+func MakeRaw(tty *os.File) (restore func() error, err error) {
+	fd := int(tty.Fd())
+	old, err := term.MakeRaw(fd)
+	if err != nil {
+		return nil, &os.PathError{Op: "makeraw", Path: tty.Name(), Err: err}
+	}
+	return func() error { return term.Restore(fd, old) }, nil
 }

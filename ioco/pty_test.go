@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 
 	"github.com/evergo/evergo/ioco"
 	"github.com/evergo/evergo/scheduler"
@@ -115,4 +116,33 @@ func TestForwardWinsizeFollowsTheProcessTerminal(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestMakeRawAndRestore(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skip(err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	canonical := func() bool {
+		tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tio.Lflag&unix.ICANON != 0 && tio.Lflag&unix.ECHO != 0
+	}
+	if !canonical() {
+		t.Fatal("a new terminal is not in canonical mode with echo")
+	}
+	restore, err := ioco.MakeRaw(tty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if canonical() {
+		t.Error("after MakeRaw the terminal still edits lines or echoes")
+	}
+	if err := restore(); err != nil || !canonical() {
+		t.Errorf("restore = %v; the terminal canonical again: %v, want true", err, canonical())
+	}
 }
