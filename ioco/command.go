@@ -83,6 +83,9 @@ func CommandContext(ctx context.Context, name string, args ...string) *Cmd {
 	return &Cmd{Path: e.Path, Args: e.Args, Err: e.Err, ctx: ctx, loop: scheduler.LoopOf(ctx), pidfd: -1}
 }
 
+// cmdPipeSize is the capacity asked for the pipes of a Cmd.
+const cmdPipeSize = 1 << 20
+
 // Errors of a Cmd used out of turn, with os/exec's texts.
 var (
 	errStarted    = errors.New("exec: already started")
@@ -191,6 +194,10 @@ func (c *Cmd) pipe(childWrites bool) (child *os.File, parent *File, err error) {
 	if childWrites {
 		childFD, parentFD = p[1], p[0]
 	}
+	// A larger pipe than the default 64 KiB: fewer wake-ups of the loop
+	// and of the child for a stream (as far as pipe-max-size allows; a
+	// failure leaves the default).
+	unix.FcntlInt(uintptr(parentFD), unix.F_SETPIPE_SZ, cmdPipeSize)
 	parent, err = NewFile(c.ctx, uintptr(parentFD), "|ioco.Cmd")
 	if err != nil {
 		unix.Close(p[0])
