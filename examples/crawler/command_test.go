@@ -18,45 +18,17 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 	"unicode/utf8"
 
-	"github.com/panjf2000/ants/v2"
-	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
+
+	"github.com/evergo/evergo/internal/cmdtest"
 )
 
 // crawler is the command's binary, built once by TestMain.
 var crawler string
 
-func TestMain(m *testing.M) { os.Exit(testMain(m)) }
-
-// testMain is goleak.VerifyTestMain with the binary built first and
-// removed after.
-func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "crawler")
-	if err != nil {
-		panic(err)
-	}
-	defer os.RemoveAll(dir)
-	crawler = filepath.Join(dir, "crawler")
-	if out, err := exec.Command("go", "build", "-o", crawler, ".").CombinedOutput(); err != nil {
-		panic("building the crawler: " + err.Error() + "\n" + string(out))
-	}
-	// The test binary links the command, and so ants, whose default pool
-	// starts two goroutines (panjf2000/ants#373) that nothing here uses.
-	if err := ants.ReleaseTimeout(time.Second); err != nil {
-		panic(err)
-	}
-	code := m.Run()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
-			return 1
-		}
-	}
-	return code
-}
+func TestMain(m *testing.M) { os.Exit(cmdtest.Main(m, &crawler)) }
 
 // summaryPages reads the page count from the summary's first line.
 var summaryLine = regexp.MustCompile(`(?m)^(Done|Interrupted) after [0-9.]+ (?:µs|ms|s|min [0-9]+ s): ([0-9,]+) pages?`)
