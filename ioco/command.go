@@ -77,7 +77,10 @@ type Cmd struct {
 // CommandContext returns a Cmd that runs name with args from the tasks of
 // the loop of ctx, as exec.CommandContext does: name is looked up in PATH
 // unless it holds a separator (a failed lookup is Err, which Start
-// returns), and ctx's end makes the Cmd call Cancel. Never parks.
+// returns), and ctx's end makes the Cmd call Cancel. (A task's own
+// context carries its spawner's values, not its cancellation: for a
+// spawner's cancellation to reach a command a task runs, the task derives
+// its ctx from both, as examples/parallel does.) Never parks.
 func CommandContext(ctx context.Context, name string, args ...string) *Cmd {
 	e := exec.Command(name, args...)
 	return &Cmd{Path: e.Path, Args: e.Args, Err: e.Err, ctx: ctx, loop: scheduler.LoopOf(ctx), pidfd: -1}
