@@ -20,6 +20,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 
 	"github.com/evergo/evergo/internal/cmdtest"
@@ -28,7 +29,7 @@ import (
 // crawler is the command's binary, built once by TestMain.
 var crawler string
 
-func TestMain(m *testing.M) { os.Exit(cmdtest.Main(m, &crawler)) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, cmdtest.Build(&crawler)) }
 
 // summaryPages reads the page count from the summary's first line.
 var summaryLine = regexp.MustCompile(`(?m)^(Done|Interrupted) after [0-9.]+ (?:µs|ms|s|min [0-9]+ s): ([0-9,]+) pages?`)

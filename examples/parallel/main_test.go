@@ -15,13 +15,15 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/evergo/evergo/internal/cmdtest"
 )
 
 // parallel is the command's binary, built once by TestMain.
 var parallel string
 
-func TestMain(m *testing.M) { os.Exit(cmdtest.Main(m, &parallel)) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, cmdtest.Build(&parallel)) }
 
 // runParallel runs the command with input and returns its output lines,
 // sorted (commands run at once print in any order), and its exit status.

@@ -1,33 +1,29 @@
-// Package cmdtest runs the tests of a command against its built binary:
-// TestMain builds the package in the current directory once, runs the
-// tests, and holds them to goleak's account, as goleak.VerifyTestMain
-// does.
+// Package cmdtest builds a command once for the tests that run its binary:
+//
+//	func TestMain(m *testing.M) { goleak.VerifyTestMain(m, cmdtest.Build(&binary)) }
 package cmdtest
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"testing"
 	"time"
 
 	"github.com/panjf2000/ants/v2"
 	"go.uber.org/goleak"
 )
 
-// Main builds the command in the current directory into a temporary
-// file, sets *binary to its path, runs m's tests, removes the file, and
-// returns the exit code for os.Exit: non-zero also when a goroutine is
-// left over after tests that passed.
-func Main(m *testing.M, binary *string) int {
+// Build builds the command in the current directory into a temporary
+// file and sets *binary to its path; the option it returns makes
+// goleak.VerifyTestMain remove the file once the tests have run.
+func Build(binary *string) goleak.Option {
 	dir, err := os.MkdirTemp("", "cmdtest")
 	if err != nil {
 		panic(err)
 	}
-	defer os.RemoveAll(dir)
 	*binary = filepath.Join(dir, "command")
 	if out, err := exec.Command("go", "build", "-o", *binary, ".").CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
 		panic("building the command: " + err.Error() + "\n" + string(out))
 	}
 	// The test binary links evergo, and so ants, whose default pool
@@ -35,12 +31,5 @@ func Main(m *testing.M, binary *string) int {
 	if err := ants.ReleaseTimeout(time.Second); err != nil {
 		panic(err)
 	}
-	code := m.Run()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
-			return 1
-		}
-	}
-	return code
+	return goleak.Cleanup(func(int) { os.RemoveAll(dir) })
 }
