@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -80,12 +81,7 @@ func (w *StatWatcher) Add(ctx context.Context, path string) error {
 func (w *StatWatcher) Remove(path string) {
 	path = filepath.Clean(path)
 	delete(w.last, path)
-	for i, p := range w.paths {
-		if p == path {
-			w.paths = append(w.paths[:i], w.paths[i+1:]...)
-			break
-		}
-	}
+	w.paths = slices.DeleteFunc(w.paths, func(p string) bool { return p == path })
 }
 
 // Next returns the next change, polling every interval until there is one

@@ -32,19 +32,14 @@ func (c *UnixConn) ReadMsgUnix(b, oob []byte) (n, oobn, flags int, addr *net.Uni
 			return 0, 0, 0, nil, err
 		}
 		n, oobn, flags, _, err = unix.Recvmsg(c.sysfd, b, oob, unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC)
-		switch err {
-		case nil:
+		if err == nil {
 			if n == 0 && oobn == 0 && len(b) > 0 {
 				return 0, 0, flags, nil, io.EOF
 			}
 			return n, oobn, flags, nil, nil
-		case unix.EINTR:
-		case unix.EAGAIN:
-			if err := c.wait(scheduler.Read); err != nil {
-				return 0, 0, 0, nil, c.opError("read", err)
-			}
-		default:
-			return 0, 0, 0, nil, c.opError("read", os.NewSyscallError("recvmsg", err))
+		}
+		if err := c.retry("read", "recvmsg", scheduler.Read, err); err != nil {
+			return 0, 0, 0, nil, err
 		}
 	}
 }
@@ -68,16 +63,11 @@ func (c *UnixConn) WriteMsgUnix(b, oob []byte, addr *net.UnixAddr) (n, oobn int,
 			return 0, 0, err
 		}
 		n, err = unix.SendmsgN(c.sysfd, b, oob, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
-		switch err {
-		case nil:
+		if err == nil {
 			return n, len(oob), nil
-		case unix.EINTR:
-		case unix.EAGAIN:
-			if err := c.wait(scheduler.Write); err != nil {
-				return 0, 0, c.opError("write", err)
-			}
-		default:
-			return 0, 0, c.opError("write", os.NewSyscallError("sendmsg", err))
+		}
+		if err := c.retry("write", "sendmsg", scheduler.Write, err); err != nil {
+			return 0, 0, err
 		}
 	}
 }

@@ -243,7 +243,7 @@ func (f *Fetcher) get(ctx context.Context, t *httpco.Transport, u *url.URL) (*Re
 	}
 	if err := f.readBody(resp, hr); err != nil {
 		resp.Release()
-		return nil, ctxErr(ctx, err)
+		return nil, err // (the body's errors are the Transport's: ctx's cause once ctx is done)
 	}
 	return resp, nil
 }
@@ -292,16 +292,6 @@ func (f *Fetcher) dial(ctx context.Context, network, addr string) (net.Conn, err
 func fetchError(err error) error {
 	if len(err.Error()) > maxErrorText {
 		return &clippedError{err}
-	}
-	return err
-}
-
-// ctxErr returns ctx's cause in place of err once ctx is done, as the
-// Transport does for the part of the fetch it sees: a body read that
-// failed as the deadline passed failed because of it.
-func ctxErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return context.Cause(ctx)
 	}
 	return err
 }
